@@ -63,7 +63,8 @@ FileConfigSource::FileConfigSource(FileConfigSourceOptions options, SnapshotStor
       store_(store),
       listener_(std::move(listener)),
       inotify_fd_(inotify_fd),
-      stop_fd_(stop_fd) {}
+      stop_fd_(stop_fd),
+      file_name_(std::filesystem::path(options_.path).filename().string()) {}
 
 FileConfigSource::~FileConfigSource() {
   Stop();
@@ -123,6 +124,13 @@ ReloadOutcome FileConfigSource::Reload() {
   return outcome;
 }
 
+bool FileConfigSource::Concerns(const struct inotify_event* event) const {
+  if (event->len == 0) return true;  // the directory itself moved or went away
+  std::string_view name(event->name);
+  // Our file, or a Kubernetes ConfigMap volume's "..data" symlink swap.
+  return name == file_name_ || name.starts_with("..");
+}
+
 void FileConfigSource::WatchLoop() {
   const int settle_ms = static_cast<int>(absl::ToInt64Milliseconds(options_.settle));
   bool dirty = false;
@@ -145,10 +153,14 @@ void FileConfigSource::WatchLoop() {
       continue;
     }
     if (fds[0].revents & POLLIN) {
-      // Drain; which entry changed does not matter (see the header).
-      while (read(inotify_fd_, buf, sizeof(buf)) > 0) {
+      ssize_t len;
+      while ((len = read(inotify_fd_, buf, sizeof(buf))) > 0) {
+        for (char* p = buf; p < buf + len;) {
+          auto* event = reinterpret_cast<struct inotify_event*>(p);
+          if (Concerns(event)) dirty = true;
+          p += sizeof(struct inotify_event) + event->len;
+        }
       }
-      dirty = true;
     }
   }
 }

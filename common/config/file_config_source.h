@@ -2,14 +2,17 @@
 //
 // The directory is watched, not the file, so that every way a file gets replaced
 // is seen: in-place writes, editors' rename-over, and the symlink swaps of a
-// Kubernetes ConfigMap volume. Any event in the directory triggers a re-read after
-// a short settle delay; unchanged content publishes nothing.
+// Kubernetes ConfigMap volume. An event naming the file (or a ConfigMap "..*"
+// entry) triggers a re-read after a short settle delay; unchanged content
+// publishes nothing.
 #pragma once
 
 #include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
+
+struct inotify_event;
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -43,12 +46,14 @@ class FileConfigSource : public ConfigSource {
   FileConfigSource(FileConfigSourceOptions options, SnapshotStore* store, ReloadListener listener,
                    int inotify_fd, int stop_fd);
   void WatchLoop();
+  bool Concerns(const struct inotify_event* event) const;
 
   const FileConfigSourceOptions options_;
   SnapshotStore* const store_;
   const ReloadListener listener_;
   const int inotify_fd_;
   const int stop_fd_;  // eventfd that wakes the watcher to exit
+  const std::string file_name_;
   std::string last_text_;
   bool have_text_ = false;
   std::thread watcher_;

@@ -1,0 +1,146 @@
+// weft-agent: the node agent. Today it owns the node's config (a watched file,
+// validated into immutable snapshots), its host resources (cgroup root, BPF pin
+// directory) and its admin port; enrollment and the BPF data path build on these.
+#include <signal.h>
+
+#include <iostream>
+#include <thread>
+
+#include "agent/agent_options.h"
+#include "agent/config_metrics.h"
+#include "agent/node_environment.h"
+#include "common/admin/admin_server.h"
+#include "common/admin/event_loop_collector.h"
+#include "common/admin/metrics_registry.h"
+#include "common/cli/flag_set.h"
+#include "common/config/config_snapshot.h"
+#include "common/config/file_config_source.h"
+#include "common/event/event_loop.h"
+#include "common/host/mount_table.h"
+#include "common/log/logger.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "google/protobuf/util/json_util.h"
+
+namespace weft::agent {
+namespace {
+
+int Fail(const absl::Status& status) {
+  std::cerr << "weft-agent: " << status.message() << "\n";
+  return 1;
+}
+
+admin::HttpResponse DebugConfig(const config::SnapshotStore& store) {
+  auto snapshot = store.Current();
+  if (!snapshot) return admin::HttpResponse::Json("{\"version\":0}");
+  std::string config_json;
+  google::protobuf::util::JsonPrintOptions print;
+  print.preserve_proto_field_names = true;
+  if (auto s = google::protobuf::util::MessageToJsonString(snapshot->config, &config_json, print);
+      !s.ok()) {
+    return admin::HttpResponse::Text(500, "cannot render the snapshot\n");
+  }
+  return admin::HttpResponse::Json(absl::StrCat(
+      "{\"version\":", snapshot->version, ",\"source\":\"", snapshot->source,
+      "\",\"applied_at\":\"", absl::FormatTime(snapshot->applied_at), "\",\"config\":",
+      config_json, "}"));
+}
+
+int Run(const AgentOptions& options) {
+  NodeEnvironmentOptions env_options{options.cgroup_root, options.bpffs, options.instance};
+  if (options.uninstall) {
+    if (absl::Status s = NodeEnvironment::Uninstall(env_options); !s.ok()) return Fail(s);
+    log::Info("uninstalled", {{"instance", options.instance}});
+    return 0;
+  }
+  if (env_options.cgroup_root.empty()) {
+    auto mount = host::Cgroup2MountPoint();
+    if (!mount.ok()) return Fail(mount.status());
+    env_options.cgroup_root = *mount;
+  }
+  auto env = NodeEnvironment::Prepare(env_options);
+  if (!env.ok()) return Fail(env.status());
+
+  // Signals are taken synchronously by the main thread; block them before any
+  // other thread starts so none of those is interrupted.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto metrics = std::make_shared<admin::MetricsRegistry>();
+  auto config_metrics = ConfigMetrics::Create(*metrics);
+  if (!config_metrics.ok()) return Fail(config_metrics.status());
+  if (auto info = metrics->Gauge("weft_agent_info", "The agent's identity (value is always 1)",
+                                 {{"node", options.node}, {"instance", options.instance}});
+      info.ok()) {
+    (*info)->Set(1);
+  }
+
+  config::SnapshotStore store;
+  auto source = config::FileConfigSource::Create(
+      {.path = options.config_path}, &store,
+      [m = config_metrics->get()](const config::ReloadOutcome& o) { m->Record(o); });
+  if (!source.ok()) return Fail(source.status());
+
+  event::EventLoopOptions loop_options;
+  loop_options.name = "admin";
+  loop_options.queue_depth = 64;
+  loop_options.recv_buffer_count = 64;
+  auto loop = event::EventLoop::Create(loop_options);
+  if (!loop.ok()) return Fail(loop.status());
+  auto loop_stats = std::make_shared<admin::EventLoopCollector>(
+      std::vector<const event::EventLoop*>{loop->get()});
+  metrics->AddCollectable(loop_stats);
+  admin::AdminServerOptions admin_options;
+  admin_options.address = options.admin_addr;
+  admin_options.metrics = metrics;
+  admin_options.readiness = [&store]() -> absl::Status {
+    if (store.Current() == nullptr) return absl::UnavailableError("no valid config applied yet");
+    return absl::OkStatus();
+  };
+  auto server = admin::AdminServer::Create(loop->get(), std::move(admin_options));
+  if (!server.ok()) return Fail(server.status());
+  if (auto s = (*server)->RegisterHandler(
+          "/debug/config", [&store](const admin::HttpRequest&) { return DebugConfig(store); });
+      !s.ok()) {
+    return Fail(s);
+  }
+
+  if (absl::Status s = (*source)->Start(); !s.ok()) return Fail(s);
+  std::thread admin_thread([&loop] {
+    if (absl::Status s = (*loop)->Run(); !s.ok()) {
+      log::Error("admin event loop failed", {{"error", s}});
+    }
+  });
+  log::Info("agent started", {{"node", options.node},
+                              {"instance", options.instance},
+                              {"config", options.config_path},
+                              {"cgroup_root", env->cgroup_root()},
+                              {"pin_dir", env->pin_dir()},
+                              {"admin", (*server)->address().ToString()}});
+
+  int signal = 0;
+  sigwait(&signals, &signal);
+  log::Info("agent stopping", {{"signal", signal}});
+  (*source)->Stop();
+  (*loop)->Stop();
+  admin_thread.join();
+  server->reset();  // the loop has stopped, so the server may go from this thread
+  return 0;
+}
+
+}  // namespace
+}  // namespace weft::agent
+
+int main(int argc, char** argv) {
+  auto options = weft::agent::ParseAgentOptions(weft::cli::Args(argc, argv));
+  if (!options.ok()) return weft::agent::Fail(options.status());
+  if (options->help) {
+    std::cout << options->usage;
+    return 0;
+  }
+  weft::log::Configure(options->log_level, options->log_format, "agent");
+  return weft::agent::Run(*options);
+}

@@ -1,0 +1,52 @@
+#include "agent/agent_options.h"
+
+#include "absl/strings/str_cat.h"
+#include "common/cli/flag_set.h"
+
+namespace weft::agent {
+
+absl::StatusOr<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args) {
+  AgentOptions o;
+  std::string log_level, log_format;
+  cli::FlagSet flags("weft-agent --node NAME --config FILE [flags]",
+                     "The weft node agent: reads the cluster config, enrolls pods and owns the "
+                     "node's BPF programs.");
+  flags.String("node", &o.node, "", "name of the node this agent serves (required)");
+  flags.String("config", &o.config_path, "",
+               "cluster config file (YAML or JSON), watched for changes (required)");
+  flags.String("cgroup-root", &o.cgroup_root, "",
+               "cgroup v2 directory holding this node's pods (empty: the cgroup2 mount point)");
+  flags.String("bpffs", &o.bpffs, "/sys/fs/bpf",
+               "BPF filesystem; programs and maps are pinned under <bpffs>/weft/<instance>/");
+  flags.String("instance", &o.instance, "default",
+               "name of this agent instance, unique per kernel (a-z, 0-9, '-')");
+  flags.String("admin-addr", &o.admin_addr, "127.0.0.1:15020",
+               "address of the admin server (/metrics, /healthz, /readyz, /debug/config)");
+  flags.String("log-level", &log_level, "info", "debug, info, warn or error");
+  flags.String("log-format", &log_format, "text", "text or json (one JSON object per line)");
+  flags.Bool("uninstall", &o.uninstall, false,
+             "remove everything this instance pinned under the BPF filesystem, then exit");
+  auto positional = flags.Parse(args);
+  o.usage = flags.Usage();
+  o.help = flags.help_requested();
+  if (o.help) return o;
+  if (!positional.ok()) return positional.status();
+  if (!positional->empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unexpected argument \"", positional->front(), "\" (see --help)"));
+  }
+  auto level = log::ParseLevel(log_level);
+  if (!level.ok()) return absl::InvalidArgumentError(absl::StrCat("--", level.status().message()));
+  auto format = log::ParseFormat(log_format);
+  if (!format.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("--", format.status().message()));
+  }
+  o.log_level = *level;
+  o.log_format = *format;
+  if (o.uninstall) return o;
+  if (o.node.empty()) return absl::InvalidArgumentError("--node is required");
+  if (o.config_path.empty()) return absl::InvalidArgumentError("--config is required");
+  return o;
+}
+
+}  // namespace weft::agent
