@@ -1,0 +1,194 @@
+#include "agent/lab/agent_launcher.h"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "agent/lab/address_plan.h"
+#include "agent/lab/network_builder.h"
+#include "common/config/document_parser.h"
+
+namespace weft::lab {
+namespace {
+
+absl::Status ErrnoError(absl::string_view what, int err) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
+}
+
+// Between fork and exec only async-signal-safe calls: write(2) a fixed message.
+[[noreturn]] void ChildFail(const char* what, int code) {
+  const char* reason = std::strerror(errno);  // strerror is not listed safe, but reads a table
+  ssize_t ignored = ::write(2, "weftctl lab: agent setup failed: ", 33);
+  ignored = ::write(2, what, std::strlen(what));
+  ignored = ::write(2, ": ", 2);
+  ignored = ::write(2, reason, std::strlen(reason));
+  ignored = ::write(2, "\n", 1);
+  (void)ignored;
+  ::_exit(code);
+}
+
+struct ChildFds {
+  int netns = -1;
+  int cgroup_procs = -1;
+  int log = -1;
+  int dev_null = -1;
+  void Close() {
+    for (int fd : {netns, cgroup_procs, log, dev_null}) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+};
+
+absl::StatusOr<ChildFds> OpenChildFds(const weft::lab::state::v1::NodeState& node) {
+  ChildFds fds;
+  const std::string netns = NetnsPath(node.netns());
+  const std::string procs = node.agent_cgroup() + "/cgroup.procs";
+  fds.netns = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fds.netns < 0) return ErrnoError("open " + netns, errno);
+  fds.cgroup_procs = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fds.cgroup_procs < 0) {
+    int err = errno;
+    fds.Close();
+    return ErrnoError("open " + procs, err);
+  }
+  fds.log = ::open(node.log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (fds.log < 0) {
+    int err = errno;
+    fds.Close();
+    return ErrnoError("open " + node.log_path(), err);
+  }
+  fds.dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (fds.dev_null < 0) {
+    int err = errno;
+    fds.Close();
+    return ErrnoError("open /dev/null", err);
+  }
+  return fds;
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FindAgentBinary() {
+  std::string path;
+  if (const char* env = std::getenv("WEFT_AGENT_BIN"); env != nullptr && *env != '\0') {
+    path = env;
+  } else {
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n <= 0) return ErrnoError("readlink /proc/self/exe", errno);
+    std::string exe(self, static_cast<size_t>(n));
+    path = exe.substr(0, exe.rfind('/')) + "/weft-agent";
+  }
+  if (::access(path.c_str(), X_OK) != 0) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("weft-agent not found at ", path, " (", std::strerror(errno),
+                     "); build it next to weftctl or set WEFT_AGENT_BIN"));
+  }
+  return path;
+}
+
+std::vector<std::string> AgentArgv(const std::string& binary,
+                                   const weft::lab::state::v1::LabState& lab,
+                                   const weft::lab::state::v1::NodeState& node) {
+  return {binary,
+          "--node",
+          node.name(),
+          "--config",
+          lab.cluster_config_path(),
+          "--cgroup-root",
+          node.cgroup_root(),
+          "--bpffs",
+          lab.bpffs(),
+          "--instance",
+          InstancePrefix(lab.name()) + node.name(),
+          "--admin-addr",
+          node.admin_addr(),
+          "--log-format",
+          "text"};
+}
+
+absl::StatusOr<pid_t> StartAgent(const std::string& binary,
+                                 const weft::lab::state::v1::LabState& lab,
+                                 const weft::lab::state::v1::NodeState& node) {
+  absl::StatusOr<ChildFds> fds = OpenChildFds(node);
+  if (!fds.ok()) return fds.status();
+  std::vector<std::string> argv = AgentArgv(binary, lab, node);
+  std::vector<char*> args;
+  for (std::string& a : argv) args.push_back(a.data());
+  args.push_back(nullptr);
+  const pid_t parent = ::getpid();
+
+  pid_t pid = ::fork();
+  if (pid < 0) {
+    int err = errno;
+    fds->Close();
+    return ErrnoError("fork for weft-agent " + node.name(), err);
+  }
+  if (pid == 0) {
+    if (::dup2(fds->dev_null, 0) < 0 || ::dup2(fds->log, 1) < 0 || ::dup2(fds->log, 2) < 0) {
+      ::_exit(126);
+    }
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail("prctl(PR_SET_PDEATHSIG)", 126);
+    // The supervisor may have died between fork and prctl; then nobody would kill us.
+    if (::getppid() != parent) ::_exit(126);
+    if (::write(fds->cgroup_procs, "0", 1) != 1) ChildFail("join agent cgroup", 126);
+    if (::setns(fds->netns, CLONE_NEWNET) != 0) ChildFail("setns into node netns", 126);
+    sigset_t none;
+    sigemptyset(&none);
+    ::sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
+    ::execv(args[0], args.data());
+    ChildFail("execv weft-agent", 127);
+  }
+  fds->Close();
+  return pid;
+}
+
+namespace {
+
+// Fields after the ")" that closes the command name (which may contain spaces).
+absl::StatusOr<std::vector<std::string>> StatFields(pid_t pid) {
+  absl::StatusOr<std::string> stat =
+      weft::config::ReadFileToString(absl::StrCat("/proc/", pid, "/stat"));
+  if (!stat.ok()) return stat.status();
+  size_t close = stat->rfind(')');
+  if (close == std::string::npos) {
+    return absl::DataLossError(absl::StrCat("/proc/", pid, "/stat: no command name"));
+  }
+  return absl::StrSplit(stat->substr(close + 1), ' ', absl::SkipEmpty());
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid) {
+  absl::StatusOr<std::vector<std::string>> fields = StatFields(pid);
+  if (!fields.ok()) return fields.status();
+  // fields[0] is field 3 (state); starttime is field 22.
+  uint64_t start = 0;
+  if (fields->size() < 20 || !absl::SimpleAtoi((*fields)[19], &start)) {
+    return absl::DataLossError(absl::StrCat("/proc/", pid, "/stat: no start time"));
+  }
+  return start;
+}
+
+bool IsSameProcess(pid_t pid, uint64_t start_time) {
+  if (pid <= 0) return false;
+  absl::StatusOr<std::vector<std::string>> fields = StatFields(pid);
+  if (!fields.ok() || fields->size() < 20) return false;
+  if ((*fields)[0] == "Z" || (*fields)[0] == "X") return false;
+  uint64_t start = 0;
+  if (!absl::SimpleAtoi((*fields)[19], &start)) return false;
+  return start_time == 0 || start == start_time;
+}
+
+}  // namespace weft::lab
