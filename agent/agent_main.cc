@@ -17,6 +17,7 @@
 #include "common/config/file_config_source.h"
 #include "common/event/event_loop.h"
 #include "common/host/mount_table.h"
+#include "common/json/json_string.h"
 #include "common/log/logger.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/time.h"
@@ -41,9 +42,9 @@ admin::HttpResponse DebugConfig(const config::SnapshotStore& store) {
     return admin::HttpResponse::Text(500, "cannot render the snapshot\n");
   }
   return admin::HttpResponse::Json(absl::StrCat(
-      "{\"version\":", snapshot->version, ",\"source\":\"", snapshot->source,
-      "\",\"applied_at\":\"", absl::FormatTime(snapshot->applied_at), "\",\"config\":",
-      config_json, "}"));
+      "{\"version\":", snapshot->version, ",\"source\":", json::Quoted(snapshot->source),
+      ",\"applied_at\":", json::Quoted(absl::FormatTime(snapshot->applied_at)),
+      ",\"config\":", config_json, "}"));
 }
 
 int Run(const AgentOptions& options) {

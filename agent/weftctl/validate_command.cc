@@ -5,26 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "common/cli/flag_set.h"
 #include "common/config/config_loader.h"
+#include "common/json/json_string.h"
 
 namespace weft::weftctl {
-namespace {
-
-void AppendJsonString(std::string& out, const std::string& s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(static_cast<char>(c));
-    } else if (c < 0x20) {
-      absl::StrAppend(&out, "\\u00", c < 0x10 ? "0" : "", absl::Hex(c));
-    } else {
-      out.push_back(static_cast<char>(c));
-    }
-  }
-  out.push_back('"');
-}
-
-}  // namespace
+using json::AppendJsonString;
 
 int RunValidate(const std::vector<std::string>& args) {
   std::string output;

@@ -10,9 +10,12 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/json/json_string.h"
 
 namespace weft::log {
 namespace {
+
+using json::AppendJsonString;
 
 struct Settings {
   std::atomic<int> min_level{static_cast<int>(Level::kInfo)};
@@ -33,28 +36,6 @@ std::string_view LevelName(Level level) {
     case Level::kError: return "error";
   }
   return "unknown";
-}
-
-void AppendJsonString(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (unsigned char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (c < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof(buf), "\\u%04x", c);
-          out += buf;
-        } else {
-          out.push_back(static_cast<char>(c));
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 // Text values are quoted only when they would otherwise be ambiguous.
