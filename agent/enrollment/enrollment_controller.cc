@@ -1,0 +1,171 @@
+#include "agent/enrollment/enrollment_controller.h"
+
+#include "common/log/logger.h"
+
+namespace weft::agent {
+namespace {
+
+// The netns whose addresses include one of the workload's; nullptr if none.
+const PodNetns* FindNetns(const std::map<uint64_t, PodNetns>& namespaces,
+                          const EnrolledWorkload& w) {
+  for (const auto& [inode, ns] : namespaces) {
+    for (const std::string& have : ns.addresses) {
+      for (const std::string& want : w.addresses) {
+        if (have == want) return &ns;
+      }
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+EnrollmentController::EnrollmentController(std::string node, std::unique_ptr<NetnsSource> netns,
+                                           EnrollmentBackend* backend,
+                                           admin::MetricsRegistry* metrics)
+    : node_(std::move(node)), netns_(std::move(netns)), backend_(backend) {
+  if (metrics != nullptr) {
+    if (auto g = metrics->Gauge("weft_enrolled_workloads",
+                                "Workloads of this node whose traffic the mesh captures");
+        g.ok()) {
+      enrolled_gauge_ = *g;
+    }
+    if (auto c = metrics->Counter("weft_enrollment_failures_total",
+                                  "Enroll or unenroll operations that failed (retried)");
+        c.ok()) {
+      failures_ = *c;
+    }
+  }
+}
+
+EnrollmentController::~EnrollmentController() { Stop(); }
+
+uint32_t EnrollmentController::AllocateId() {
+  for (size_t i = 0; i < used_ids_.size(); ++i) {
+    if (!used_ids_[i]) {
+      used_ids_[i] = true;
+      return static_cast<uint32_t>(i);
+    }
+  }
+  used_ids_.push_back(true);
+  return static_cast<uint32_t>(used_ids_.size() - 1);
+}
+
+ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterConfig& config) {
+  std::lock_guard<std::mutex> reconcile(reconcile_mu_);
+  ReconcileResult result;
+  EnrollmentPlan plan = PlanEnrollment(config, node_);
+  absl::StatusOr<std::map<uint64_t, PodNetns>> namespaces = netns_->Scan();
+  if (!namespaces.ok()) {
+    log::Warn("pod netns discovery failed; enrollment unchanged", {{"error", namespaces.status()}});
+    if (failures_) failures_->Increment();
+    ++result.failed;
+    return result;
+  }
+
+  std::map<std::string, EnrolledPod> current;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    current = enrolled_;
+  }
+  // Remove first: a pod whose netns changed (restarted sandbox) is re-added below.
+  for (const auto& [uid, pod] : current) {
+    auto planned = plan.find(uid);
+    const PodNetns* ns = planned == plan.end() ? nullptr : FindNetns(*namespaces, planned->second);
+    bool keep = planned != plan.end() && ns != nullptr && ns->inode == pod.netns_inode &&
+                planned->second == pod.workload;
+    if (keep) continue;
+    if (absl::Status s = backend_->Unenroll(pod); !s.ok()) {
+      log::Warn("unenroll failed; will retry", {{"workload", uid}, {"error", s}});
+      if (failures_) failures_->Increment();
+      ++result.failed;
+      continue;
+    }
+    log::Info("workload unenrolled", {{"workload", uid}, {"netns_cookie", pod.netns_cookie}});
+    std::lock_guard<std::mutex> lock(mu_);
+    used_ids_[pod.workload_id] = false;
+    enrolled_.erase(uid);
+    ++result.unenrolled;
+  }
+  for (const auto& [uid, workload] : plan) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (enrolled_.count(uid)) continue;
+    }
+    const PodNetns* ns = FindNetns(*namespaces, workload);
+    if (ns == nullptr) {
+      ++result.waiting;
+      continue;
+    }
+    EnrolledPod pod;
+    pod.workload = workload;
+    pod.netns_cookie = ns->cookie;
+    pod.netns_inode = ns->inode;
+    pod.netns_fd = ns->fd;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pod.workload_id = AllocateId();
+    }
+    if (absl::Status s = backend_->Enroll(pod); !s.ok()) {
+      log::Warn("enroll failed; will retry", {{"workload", uid}, {"error", s}});
+      if (failures_) failures_->Increment();
+      std::lock_guard<std::mutex> lock(mu_);
+      used_ids_[pod.workload_id] = false;
+      ++result.failed;
+      continue;
+    }
+    log::Info("workload enrolled",
+              {{"workload", uid},
+               {"netns_cookie", pod.netns_cookie},
+               {"workload_id", pod.workload_id},
+               {"mode", std::string(InboundModeName(workload.mode))}});
+    std::lock_guard<std::mutex> lock(mu_);
+    enrolled_.emplace(uid, std::move(pod));
+    ++result.enrolled;
+  }
+  if (enrolled_gauge_) {
+    std::lock_guard<std::mutex> lock(mu_);
+    enrolled_gauge_->Set(static_cast<double>(enrolled_.size()));
+  }
+  return result;
+}
+
+void EnrollmentController::Start(config::SnapshotStore* store, absl::Duration period) {
+  store->Subscribe([this](std::shared_ptr<const config::ConfigSnapshot>) {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    snapshot_changed_ = true;
+    wake_.notify_one();
+  });
+  thread_ = std::thread([this, store, period] { Loop(store, period); });
+}
+
+void EnrollmentController::Stop() {
+  {
+    std::lock_guard<std::mutex> lock(wake_mu_);
+    stopping_ = true;
+    wake_.notify_one();
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+void EnrollmentController::Loop(config::SnapshotStore* store, absl::Duration period) {
+  const auto wait = std::chrono::microseconds(absl::ToInt64Microseconds(period));
+  while (true) {
+    {
+      std::unique_lock<std::mutex> lock(wake_mu_);
+      wake_.wait_for(lock, wait, [this] { return stopping_ || snapshot_changed_; });
+      if (stopping_) return;
+      snapshot_changed_ = false;
+    }
+    if (auto snapshot = store->Current()) Reconcile(snapshot->config);
+  }
+}
+
+std::vector<EnrolledPod> EnrollmentController::Enrolled() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<EnrolledPod> out;
+  for (const auto& [uid, pod] : enrolled_) out.push_back(pod);
+  return out;
+}
+
+}  // namespace weft::agent

@@ -1,0 +1,104 @@
+// Keeps the kernel's view of enrolled pods equal to the plan: on every config
+// snapshot and on a short period (pods appear and go without config changes), it
+// plans enrollment, finds each planned workload's netns by address, and tells the
+// backend (the BPF capture program) what to add and what to remove. Established
+// connections are never touched: enrolling or unenrolling only changes what
+// happens to the next connect().
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+#include "agent/enrollment/enrollment_plan.h"
+#include "agent/enrollment/pod_netns_discovery.h"
+#include "common/admin/metrics_registry.h"
+#include "common/config/config_snapshot.h"
+
+namespace weft::agent {
+
+struct EnrolledPod {
+  EnrolledWorkload workload;
+  uint32_t workload_id = 0;  // small, stable while enrolled: indexes per-workload counters
+  uint64_t netns_cookie = 0;
+  uint64_t netns_inode = 0;
+  std::shared_ptr<int> netns_fd;
+};
+
+// What enrollment does in the kernel.
+class EnrollmentBackend {
+ public:
+  virtual ~EnrollmentBackend() = default;
+  virtual absl::Status Enroll(const EnrolledPod& pod) = 0;
+  virtual absl::Status Unenroll(const EnrolledPod& pod) = 0;
+};
+
+// Where pod network namespaces come from (PodNetnsDiscovery; a fake in tests).
+class NetnsSource {
+ public:
+  virtual ~NetnsSource() = default;
+  virtual absl::StatusOr<std::map<uint64_t, PodNetns>> Scan() = 0;
+};
+
+class CgroupNetnsSource : public NetnsSource {
+ public:
+  explicit CgroupNetnsSource(std::string cgroup_root) : discovery_(std::move(cgroup_root)) {}
+  absl::StatusOr<std::map<uint64_t, PodNetns>> Scan() override { return discovery_.Scan(); }
+
+ private:
+  PodNetnsDiscovery discovery_;
+};
+
+struct ReconcileResult {
+  int enrolled = 0;
+  int unenrolled = 0;
+  int waiting = 0;  // planned, but no netns with its address found yet
+  int failed = 0;
+};
+
+class EnrollmentController {
+ public:
+  EnrollmentController(std::string node, std::unique_ptr<NetnsSource> netns,
+                       EnrollmentBackend* backend, admin::MetricsRegistry* metrics);
+  ~EnrollmentController();
+
+  // One pass against `config` (also what the background thread runs).
+  ReconcileResult Reconcile(const weft::config::v1::ClusterConfig& config);
+
+  // Reconciles on every snapshot `store` publishes and every `period`.
+  void Start(config::SnapshotStore* store, absl::Duration period = absl::Milliseconds(250));
+  void Stop();
+
+  std::vector<EnrolledPod> Enrolled() const;
+
+ private:
+  uint32_t AllocateId();
+  void Loop(config::SnapshotStore* store, absl::Duration period);
+
+  const std::string node_;
+  std::unique_ptr<NetnsSource> netns_;
+  EnrollmentBackend* const backend_;
+  prometheus::Gauge* enrolled_gauge_ = nullptr;
+  prometheus::Counter* failures_ = nullptr;
+
+  mutable std::mutex mu_;  // guards enrolled_ and used_ids_ (readers: admin, weftctl)
+  std::map<std::string, EnrolledPod> enrolled_;
+  std::vector<bool> used_ids_;
+  std::mutex reconcile_mu_;  // one reconciliation at a time
+
+  std::thread thread_;
+  std::mutex wake_mu_;
+  std::condition_variable wake_;
+  bool snapshot_changed_ = false;
+  bool stopping_ = false;
+};
+
+}  // namespace weft::agent

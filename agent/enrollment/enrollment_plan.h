@@ -1,0 +1,42 @@
+// Which of a node's workloads the mesh captures, decided from one config snapshot:
+// a workload on this node is enrolled when its namespace carries
+// weft.dev/dataplane-mode=ambient and the workload itself does not say
+// weft.dev/dataplane-mode=none. Its inbound mTLS mode comes from the
+// PeerAuthentications: one that selects the workload beats the namespace-wide one;
+// none means PERMISSIVE.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "weft/config/v1/config.pb.h"
+
+namespace weft::agent {
+
+inline constexpr char kDataplaneModeLabel[] = "weft.dev/dataplane-mode";
+inline constexpr char kDataplaneModeAmbient[] = "ambient";
+inline constexpr char kDataplaneModeNone[] = "none";
+
+enum class InboundMode { kPermissive, kStrict };
+
+struct EnrolledWorkload {
+  std::string uid;
+  std::string name;
+  std::string namespace_;
+  std::string service_account;
+  std::vector<std::string> addresses;
+  InboundMode mode = InboundMode::kPermissive;
+
+  bool operator==(const EnrolledWorkload&) const = default;
+};
+
+// Keyed by workload uid.
+using EnrollmentPlan = std::map<std::string, EnrolledWorkload>;
+
+EnrollmentPlan PlanEnrollment(const weft::config::v1::ClusterConfig& config,
+                              const std::string& node);
+
+std::string_view InboundModeName(InboundMode mode);
+
+}  // namespace weft::agent

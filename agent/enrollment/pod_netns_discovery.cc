@@ -1,0 +1,137 @@
+#include "agent/enrollment/pod_netns_discovery.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/logger.h"
+
+#ifndef SO_NETNS_COOKIE
+#define SO_NETNS_COOKIE 71
+#endif
+
+namespace weft::agent {
+namespace {
+
+absl::Status Errno(const std::string& what) {
+  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
+}
+
+std::shared_ptr<int> ShareFd(int fd) {
+  return std::shared_ptr<int>(new int(fd), [](int* p) {
+    close(*p);
+    delete p;
+  });
+}
+
+uint64_t NetnsInodeOfPid(const std::string& pid) {
+  struct stat st;
+  if (stat(("/proc/" + pid + "/ns/net").c_str(), &st) != 0) return 0;  // exited meanwhile
+  return st.st_ino;
+}
+
+// Runs inside the target netns (the calling thread only).
+absl::StatusOr<PodNetns> InspectCurrentNetns() {
+  PodNetns out;
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (sock < 0) return Errno("socket in pod netns");
+  uint64_t cookie = 0;
+  socklen_t len = sizeof(cookie);
+  int rc = getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
+  close(sock);
+  if (rc != 0) return Errno("getsockopt(SO_NETNS_COOKIE)");
+  out.cookie = cookie;
+  struct ifaddrs* addrs = nullptr;
+  if (getifaddrs(&addrs) != 0) return Errno("getifaddrs in pod netns");
+  for (struct ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
+    if (a->ifa_addr == nullptr || (a->ifa_flags & IFF_LOOPBACK)) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    if (a->ifa_addr->sa_family == AF_INET) {
+      inet_ntop(AF_INET, &reinterpret_cast<sockaddr_in*>(a->ifa_addr)->sin_addr, text,
+                sizeof(text));
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(a->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) continue;
+      inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof(text));
+    } else {
+      continue;
+    }
+    out.addresses.emplace_back(text);
+  }
+  freeifaddrs(addrs);
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<PodNetns> InspectNetns(int netns_fd) {
+  // setns() moves only the calling thread; a throwaway thread keeps every other
+  // thread of the agent in its own netns.
+  absl::StatusOr<PodNetns> result = absl::InternalError("not run");
+  std::thread inspector([&] {
+    if (setns(netns_fd, CLONE_NEWNET) != 0) {
+      result = Errno("setns into pod netns");
+      return;
+    }
+    result = InspectCurrentNetns();
+  });
+  inspector.join();
+  return result;
+}
+
+absl::StatusOr<std::map<uint64_t, PodNetns>> PodNetnsDiscovery::Scan() {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(cgroup_root_, ec)) {
+    return absl::NotFoundError(absl::StrCat("cgroup root ", cgroup_root_, " does not exist"));
+  }
+  const uint64_t own = NetnsInodeOfPid("self");
+  const uint64_t host = NetnsInodeOfPid("1");
+  std::map<uint64_t, PodNetns> found;
+  auto visit = [&](const std::filesystem::path& dir) {
+    std::ifstream procs(dir / "cgroup.procs");
+    std::string pid;
+    while (procs >> pid) {
+      uint64_t inode = NetnsInodeOfPid(pid);
+      if (inode == 0 || inode == own || inode == host || found.count(inode)) continue;
+      if (auto it = known_.find(inode); it != known_.end()) {
+        found.emplace(inode, it->second);
+        continue;
+      }
+      int fd = open(("/proc/" + pid + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0) continue;  // the process exited between stat and open
+      std::shared_ptr<int> shared = ShareFd(fd);
+      absl::StatusOr<PodNetns> ns = InspectNetns(fd);
+      if (!ns.ok()) {
+        log::Warn("cannot inspect a pod netns; will retry",
+                  {{"cgroup", dir.string()}, {"pid", pid}, {"error", ns.status()}});
+        continue;
+      }
+      ns->inode = inode;
+      ns->cgroup = dir.string();
+      ns->fd = std::move(shared);
+      found.emplace(inode, *std::move(ns));
+    }
+  };
+  visit(cgroup_root_);
+  for (auto it = std::filesystem::recursive_directory_iterator(cgroup_root_, ec);
+       !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+    if (it->is_directory(ec)) visit(it->path());
+  }
+  known_ = found;
+  return found;
+}
+
+}  // namespace weft::agent
