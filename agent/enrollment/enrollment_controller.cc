@@ -18,12 +18,21 @@ const PodNetns* FindNetns(const std::map<uint64_t, PodNetns>& namespaces,
   return nullptr;
 }
 
+bool OutboundReady(const PodNetns& ns, uint16_t port) {
+  if (port == 0) return true;
+  for (uint16_t p : ns.loopback_listeners) {
+    if (p == port) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
-EnrollmentController::EnrollmentController(std::string node, std::unique_ptr<NetnsSource> netns,
+EnrollmentController::EnrollmentController(EnrollmentOptions options,
+                                           std::unique_ptr<NetnsSource> netns,
                                            EnrollmentBackend* backend,
                                            admin::MetricsRegistry* metrics)
-    : node_(std::move(node)), netns_(std::move(netns)), backend_(backend) {
+    : options_(std::move(options)), netns_(std::move(netns)), backend_(backend) {
   if (metrics != nullptr) {
     if (auto g = metrics->Gauge("weft_enrolled_workloads",
                                 "Workloads of this node whose traffic the mesh captures");
@@ -54,7 +63,7 @@ uint32_t EnrollmentController::AllocateId() {
 ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterConfig& config) {
   std::lock_guard<std::mutex> reconcile(reconcile_mu_);
   ReconcileResult result;
-  EnrollmentPlan plan = PlanEnrollment(config, node_);
+  EnrollmentPlan plan = PlanEnrollment(config, options_.node);
   absl::StatusOr<std::map<uint64_t, PodNetns>> namespaces = netns_->Scan();
   if (!namespaces.ok()) {
     log::Warn("pod netns discovery failed; enrollment unchanged", {{"error", namespaces.status()}});
@@ -93,7 +102,7 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
       if (enrolled_.count(uid)) continue;
     }
     const PodNetns* ns = FindNetns(*namespaces, workload);
-    if (ns == nullptr) {
+    if (ns == nullptr || !OutboundReady(*ns, options_.outbound_port)) {
       ++result.waiting;
       continue;
     }

@@ -60,13 +60,22 @@ class CgroupNetnsSource : public NetnsSource {
 struct ReconcileResult {
   int enrolled = 0;
   int unenrolled = 0;
-  int waiting = 0;  // planned, but no netns with its address found yet
+  int waiting = 0;  // planned, but no netns with its address (or no outbound listener) yet
   int failed = 0;
+};
+
+struct EnrollmentOptions {
+  std::string node;
+  // A pod is first enrolled only once something listens on 127.0.0.1:<port> in its
+  // netns (ztunnel's outbound listener), so capture never sends a pod's connections
+  // into a port nobody serves. Once enrolled it stays enrolled while ztunnel
+  // restarts (fail closed). 0: no such condition.
+  uint16_t outbound_port = 15001;
 };
 
 class EnrollmentController {
  public:
-  EnrollmentController(std::string node, std::unique_ptr<NetnsSource> netns,
+  EnrollmentController(EnrollmentOptions options, std::unique_ptr<NetnsSource> netns,
                        EnrollmentBackend* backend, admin::MetricsRegistry* metrics);
   ~EnrollmentController();
 
@@ -83,7 +92,7 @@ class EnrollmentController {
   uint32_t AllocateId();
   void Loop(config::SnapshotStore* store, absl::Duration period);
 
-  const std::string node_;
+  const EnrollmentOptions options_;
   std::unique_ptr<NetnsSource> netns_;
   EnrollmentBackend* const backend_;
   prometheus::Gauge* enrolled_gauge_ = nullptr;

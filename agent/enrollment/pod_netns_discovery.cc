@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -77,6 +78,29 @@ absl::StatusOr<PodNetns> InspectCurrentNetns() {
 
 }  // namespace
 
+std::vector<uint16_t> LoopbackListeners(const std::string& pid) {
+  // Lines: "sl local_address rem_address st ..." with hex "ADDR:PORT"; st 0A = LISTEN.
+  // 127.0.0.1 prints as 0100007F (host byte order), ::1 as 32 hex digits ending in 01000000.
+  std::vector<uint16_t> ports;
+  for (const char* file : {"tcp", "tcp6"}) {
+    std::ifstream in("/proc/" + pid + "/net/" + file);
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string slot, local, remote, state;
+      if (!(fields >> slot >> local >> remote >> state) || state != "0A") continue;
+      size_t colon = local.find(':');
+      if (colon == std::string::npos) continue;
+      std::string addr = local.substr(0, colon);
+      bool loopback = addr == "0100007F" || addr == "00000000000000000000000001000000";
+      if (!loopback) continue;
+      ports.push_back(static_cast<uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16)));
+    }
+  }
+  return ports;
+}
+
 absl::StatusOr<PodNetns> InspectNetns(int netns_fd) {
   // setns() moves only the calling thread; a throwaway thread keeps every other
   // thread of the agent in its own netns.
@@ -107,7 +131,9 @@ absl::StatusOr<std::map<uint64_t, PodNetns>> PodNetnsDiscovery::Scan() {
       uint64_t inode = NetnsInodeOfPid(pid);
       if (inode == 0 || inode == own || inode == host || found.count(inode)) continue;
       if (auto it = known_.find(inode); it != known_.end()) {
-        found.emplace(inode, it->second);
+        PodNetns ns = it->second;
+        ns.loopback_listeners = LoopbackListeners(pid);
+        found.emplace(inode, std::move(ns));
         continue;
       }
       int fd = open(("/proc/" + pid + "/ns/net").c_str(), O_RDONLY | O_CLOEXEC);
@@ -122,6 +148,7 @@ absl::StatusOr<std::map<uint64_t, PodNetns>> PodNetnsDiscovery::Scan() {
       ns->inode = inode;
       ns->cgroup = dir.string();
       ns->fd = std::move(shared);
+      ns->loopback_listeners = LoopbackListeners(pid);
       found.emplace(inode, *std::move(ns));
     }
   };

@@ -22,7 +22,14 @@ struct PodNetns {
   std::vector<std::string> addresses;  // global addresses of its interfaces
   std::string cgroup;                  // cgroup directory a member process was found in
   std::shared_ptr<int> fd;             // open netns fd (closed when the last holder lets go)
+  // TCP ports with a listener on 127.0.0.1 or ::1 in this netns, as of the last scan
+  // (ztunnel's outbound listener among them once it serves the pod).
+  std::vector<uint16_t> loopback_listeners;
 };
+
+// Loopback TCP listeners of the netns process `pid` lives in, from
+// /proc/<pid>/net/tcp{,6} (which show the reader's view of that netns).
+std::vector<uint16_t> LoopbackListeners(const std::string& pid);
 
 // Reads one netns (by open fd): addresses and cookie.
 absl::StatusOr<PodNetns> InspectNetns(int netns_fd);

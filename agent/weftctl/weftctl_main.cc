@@ -6,6 +6,7 @@
 
 #include "agent/lab/lab_command.h"
 #include "agent/weftctl/validate_command.h"
+#include "agent/weftctl/workloads_command.h"
 #include "common/cli/flag_set.h"
 
 namespace {
@@ -14,6 +15,7 @@ constexpr char kUsage[] = R"(usage: weftctl COMMAND [flags] [args]
 
 commands:
   validate FILE...      check config documents; print every error with its field path
+  workloads             the workloads node agents have enrolled (--lab NAME: every lab node)
   lab up|down|status|exec|label|apply
                         run a local lab cluster of network namespaces on this machine
 
@@ -33,6 +35,9 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "validate") return weft::weftctl::RunValidate(weft::cli::Args(argc, argv, 2));
+  if (command == "workloads") {
+    return weft::weftctl::RunWorkloads(weft::cli::Args(argc, argv, 2));
+  }
   if (command == "lab") return weft::lab::RunLabCommand(argc - 1, argv + 1);
   std::cerr << "weftctl: unknown command \"" << command << "\" (see weftctl --help)\n";
   return 1;

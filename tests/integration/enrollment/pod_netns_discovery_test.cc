@@ -8,7 +8,12 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <filesystem>
+#include <thread>
 #include <fstream>
 
 #include "common/host/mount_table.h"
@@ -102,6 +107,27 @@ TEST_F(PodNetnsDiscoveryTest, FindsPodNetnsWithAddressAndCookie) {
   ASSERT_TRUE(direct.ok()) << direct.status();
   EXPECT_NE(ns.cookie, 0u);
   EXPECT_EQ(ns.cookie, direct->cookie);
+
+  EXPECT_TRUE(ns.loopback_listeners.empty());
+  // A listener on 127.0.0.1 inside the pod netns shows up on the next scan.
+  std::thread listener_thread([&] {
+    int netns_fd = open(("/run/netns/" + netns_).c_str(), O_RDONLY | O_CLOEXEC);
+    ASSERT_EQ(setns(netns_fd, CLONE_NEWNET), 0);
+    close(netns_fd);
+    int l = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(15001);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(bind(l, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+    ASSERT_EQ(listen(l, 8), 0);
+    auto again = discovery.Scan();
+    ASSERT_TRUE(again.ok());
+    ASSERT_EQ(again->size(), 1u);
+    EXPECT_EQ(again->begin()->second.loopback_listeners, std::vector<uint16_t>{15001});
+    close(l);
+  });
+  listener_thread.join();
 
   StopPod();
   auto gone = discovery.Scan();

@@ -13,11 +13,12 @@ class FakeNetns : public NetnsSource {
     if (!error.ok()) return error;
     return namespaces;
   }
-  void Add(uint64_t inode, std::string address) {
+  void Add(uint64_t inode, std::string address, bool outbound_listener = true) {
     PodNetns ns;
     ns.inode = inode;
     ns.cookie = inode * 1000;
     ns.addresses = {std::move(address)};
+    if (outbound_listener) ns.loopback_listeners = {15001};
     namespaces[inode] = ns;
   }
   std::map<uint64_t, PodNetns> namespaces;
@@ -63,7 +64,8 @@ class EnrollmentControllerTest : public ::testing::Test {
   EnrollmentControllerTest() {
     auto netns = std::make_unique<FakeNetns>();
     netns_ = netns.get();
-    controller_ = std::make_unique<EnrollmentController>("n1", std::move(netns), &backend_, nullptr);
+    controller_ = std::make_unique<EnrollmentController>(EnrollmentOptions{.node = "n1"},
+                                                         std::move(netns), &backend_, nullptr);
   }
   FakeNetns* netns_;
   RecordingBackend backend_;
@@ -85,6 +87,22 @@ TEST_F(EnrollmentControllerTest, EnrollsPodsWhoseNetnsHasTheirAddress) {
   // Nothing changed: nothing is done again.
   r = controller_->Reconcile(Cluster(true));
   EXPECT_EQ(r.enrolled + r.unenrolled, 0);
+}
+
+TEST_F(EnrollmentControllerTest, WaitsForTheOutboundListenerThenStaysEnrolled) {
+  netns_->Add(1, "10.0.0.1", /*outbound_listener=*/false);
+  ReconcileResult r = controller_->Reconcile(Cluster(true));
+  EXPECT_EQ(r.enrolled, 0);
+  EXPECT_EQ(r.waiting, 2);
+  EXPECT_TRUE(backend_.enrolled.empty()) << "captured into a port nobody listens on";
+  netns_->namespaces[1].loopback_listeners = {15001};
+  r = controller_->Reconcile(Cluster(true));
+  EXPECT_EQ(r.enrolled, 1);
+  // ztunnel restarting (listener briefly gone) must not release the pod (fail closed).
+  netns_->namespaces[1].loopback_listeners.clear();
+  r = controller_->Reconcile(Cluster(true));
+  EXPECT_EQ(r.unenrolled, 0);
+  EXPECT_EQ(backend_.enrolled.size(), 1u);
 }
 
 TEST_F(EnrollmentControllerTest, UnenrollsOnLabelRemovalAndOptOut) {
