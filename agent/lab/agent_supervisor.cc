@@ -15,6 +15,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/lab/agent_launcher.h"
 #include "agent/lab/health_probe.h"
+#include "agent/lab/pod_sandbox.h"
 #include "agent/lab/state_store.h"
 #include "common/log/logger.h"
 
@@ -29,6 +30,10 @@ constexpr absl::Duration kStableRun = absl::Seconds(60);
 std::string DescribeExit(int status) {
   if (WIFSIGNALED(status)) return absl::StrCat("killed by signal ", WTERMSIG(status));
   return absl::StrCat("exit status ", WEXITSTATUS(status));
+}
+
+std::string PodRef(const weft::lab::state::v1::PodState& pod) {
+  return absl::StrCat(pod.namespace_(), "/", pod.name());
 }
 
 }  // namespace
@@ -53,8 +58,15 @@ absl::Status AgentSupervisor::Init() {
   return absl::OkStatus();
 }
 
-absl::Status AgentSupervisor::StartAgents(const weft::lab::state::v1::LabState& state) {
+absl::Status AgentSupervisor::StartSandboxes(const weft::lab::state::v1::LabState& state) {
   state_ = state;
+  for (int i = 0; i < state_.pods_size(); ++i) {
+    if (absl::Status s = LaunchSandbox(i); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AgentSupervisor::StartAgents() {
   for (int i = 0; i < state_.nodes_size(); ++i) {
     if (absl::Status s = Launch(i); !s.ok()) return s;
   }
@@ -76,6 +88,32 @@ absl::Status AgentSupervisor::Launch(int node_index) {
   return SaveNode(node_index);
 }
 
+absl::Status AgentSupervisor::LaunchSandbox(int pod_index) {
+  auto* pod = state_.mutable_pods(pod_index);
+  absl::StatusOr<pid_t> pid = StartPodSandbox(*pod);
+  if (!pid.ok()) return pid.status();
+  pod->set_sandbox_pid(*pid);
+  absl::StatusOr<uint64_t> start = ProcessStartTime(*pid);
+  pod->set_sandbox_start_time(start.ok() ? *start : 0);
+  Restart& restart = sandbox_restarts_[pod_index];
+  restart.due = absl::InfiniteFuture();
+  restart.started = absl::Now();
+  weft::log::Info("pod sandbox started", {{"pod", PodRef(*pod)}, {"pid", *pid}});
+  return SavePod(pod_index);
+}
+
+absl::Status AgentSupervisor::SavePod(int pod_index) {
+  const auto& pod = state_.pods(pod_index);
+  return UpdateState(lab_, [&](weft::lab::state::v1::LabState& saved) -> absl::Status {
+    if (pod_index >= saved.pods_size()) return absl::OkStatus();
+    auto* target = saved.mutable_pods(pod_index);
+    target->set_sandbox_pid(pod.sandbox_pid());
+    target->set_sandbox_start_time(pod.sandbox_start_time());
+    target->set_sandbox_restarts(pod.sandbox_restarts());
+    return absl::OkStatus();
+  });
+}
+
 absl::Status AgentSupervisor::SaveNode(int node_index) {
   // Reload before saving: `lab label` may have changed state.json meanwhile.
   const auto& node = state_.nodes(node_index);
@@ -89,16 +127,38 @@ absl::Status AgentSupervisor::SaveNode(int node_index) {
   });
 }
 
+absl::Duration AgentSupervisor::ScheduleRestart(Restart& restart) {
+  if (absl::Now() - restart.started >= kStableRun) restart.failures = 0;
+  absl::Duration backoff =
+      std::min(kMaxBackoff, kFirstBackoff * (1 << std::min(restart.failures, 6)));
+  ++restart.failures;
+  restart.due = absl::Now() + backoff;
+  return backoff;
+}
+
 void AgentSupervisor::HandleExit(pid_t pid, int status) {
+  for (int i = 0; i < state_.pods_size(); ++i) {
+    auto* pod = state_.mutable_pods(i);
+    if (pod->sandbox_pid() != pid) continue;
+    absl::Duration backoff = ScheduleRestart(sandbox_restarts_[i]);
+    pod->set_sandbox_pid(0);
+    pod->set_sandbox_start_time(0);
+    pod->set_sandbox_restarts(pod->sandbox_restarts() + 1);
+    // The pod's netns outlives its sandbox (the /run/netns bind mount holds it), so the
+    // new sandbox joins the very same namespace.
+    weft::log::Warn("pod sandbox exited; restarting",
+                    {{"pod", PodRef(*pod)},
+                     {"pid", static_cast<int>(pid)},
+                     {"how", DescribeExit(status)},
+                     {"restart_in", absl::FormatDuration(backoff)}});
+    if (absl::Status s = SavePod(i); !s.ok())
+      weft::log::Warn("cannot record pod sandbox exit", {{"error", s}});
+    return;
+  }
   for (int i = 0; i < state_.nodes_size(); ++i) {
     auto* node = state_.mutable_nodes(i);
     if (node->agent_pid() != pid) continue;
-    Restart& restart = restarts_[i];
-    if (absl::Now() - restart.started >= kStableRun) restart.failures = 0;
-    absl::Duration backoff =
-        std::min(kMaxBackoff, kFirstBackoff * (1 << std::min(restart.failures, 6)));
-    ++restart.failures;
-    restart.due = absl::Now() + backoff;
+    absl::Duration backoff = ScheduleRestart(restarts_[i]);
     node->set_agent_pid(0);
     node->set_agent_start_time(0);
     node->set_agent_restarts(node->agent_restarts() + 1);
@@ -123,17 +183,39 @@ void AgentSupervisor::RunDueRestarts() {
                        {{"node", state_.nodes(index).name()}, {"error", s}});
     }
   }
+  for (auto& [index, restart] : sandbox_restarts_) {
+    if (restart.due > now) continue;
+    if (absl::Status s = LaunchSandbox(index); !s.ok()) {
+      restart.due = now + kMaxBackoff;
+      weft::log::Error("pod sandbox restart failed",
+                       {{"pod", PodRef(state_.pods(index))}, {"error", s}});
+    }
+  }
 }
 
-void AgentSupervisor::ReapAll() {
-  int status = 0;
-  while (::waitpid(-1, &status, WNOHANG) > 0) {
+void AgentSupervisor::ReapAll(absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (true) {
+    int status = 0;
+    pid_t pid = ::waitpid(-1, &status, WNOHANG);
+    if (pid > 0) continue;
+    if (pid < 0 && errno != EINTR) return;  // ECHILD: none left
+    if (absl::Now() > deadline) {
+      weft::log::Warn("children still running after teardown; leaving them to init",
+                      {{"lab", lab_}});
+      return;
+    }
+    ::usleep(10 * 1000);
   }
 }
 
 bool AgentSupervisor::PollOnce(absl::Duration max_wait) {
   absl::Time next_restart = absl::InfiniteFuture();
-  for (const auto& [index, restart] : restarts_) next_restart = std::min(next_restart, restart.due);
+  for (const auto* restarts : {&restarts_, &sandbox_restarts_}) {
+    for (const auto& [index, restart] : *restarts) {
+      next_restart = std::min(next_restart, restart.due);
+    }
+  }
   absl::Duration wait = std::clamp(next_restart - absl::Now(), absl::ZeroDuration(), max_wait);
   pollfd p = {signal_fd_, POLLIN, 0};
   int rc = ::poll(&p, 1, static_cast<int>(absl::ToInt64Milliseconds(wait)));

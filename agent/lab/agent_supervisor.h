@@ -1,7 +1,7 @@
-// Keeps one weft-agent per lab node running: starts them, waits until every /healthz
-// answers, restarts an agent that exits (with exponential backoff, logged) and notices
-// SIGINT/SIGTERM. Signals arrive through a signalfd, so the supervisor is one thread
-// with no async signal handlers.
+// Keeps one weft-agent per lab node and one sandbox per pod running: starts them, waits
+// until every /healthz answers, restarts an agent or sandbox that exits (with exponential
+// backoff, logged) and notices SIGINT/SIGTERM. Signals arrive through a signalfd, so the supervisor
+// is one thread with no async signal handlers.
 #pragma once
 
 #include <sys/types.h>
@@ -25,8 +25,12 @@ class AgentSupervisor {
   // child exists, so no exit or stop request is missed.
   absl::Status Init();
 
+  // Adopts `state` and starts every pod's sandbox (pod_sandbox.h), recording the pids in
+  // state.json. Call before StartAgents: an agent looks for its pods' processes.
+  absl::Status StartSandboxes(const weft::lab::state::v1::LabState& state);
+
   // Starts every node's agent and records the pids in state.json.
-  absl::Status StartAgents(const weft::lab::state::v1::LabState& state);
+  absl::Status StartAgents();
 
   // Until every agent answers /healthz; Cancelled on SIGINT/SIGTERM, DeadlineExceeded
   // (naming the nodes and their last probe error) after `timeout`.
@@ -42,8 +46,10 @@ class AgentSupervisor {
   // The state as the supervisor last saved it.
   const weft::lab::state::v1::LabState& state() const { return state_; }
 
-  // Reaps exited children without restarting them (during teardown).
-  void ReapAll();
+  // Reaps children without restarting them (during teardown, once they were killed),
+  // waiting up to `timeout` for the last: a child whose cgroup is already empty may not be
+  // reapable yet, and left behind it would linger as a zombie of init.
+  void ReapAll(absl::Duration timeout);
 
  private:
   struct Restart {
@@ -52,17 +58,22 @@ class AgentSupervisor {
     absl::Time started = absl::InfinitePast();
   };
 
+  // Schedules the next start of an agent or sandbox that exited; returns the delay.
+  static absl::Duration ScheduleRestart(Restart& restart);
   absl::Status Launch(int node_index);
+  absl::Status LaunchSandbox(int pod_index);
   void HandleExit(pid_t pid, int status);
   void RunDueRestarts();
   absl::Status SaveNode(int node_index);
+  absl::Status SavePod(int pod_index);
 
   std::string lab_;
   std::string agent_binary_;
   weft::lab::state::v1::LabState state_;
   int signal_fd_ = -1;
   bool stop_requested_ = false;
-  std::map<int, Restart> restarts_;  // by node index
+  std::map<int, Restart> restarts_;          // by node index
+  std::map<int, Restart> sandbox_restarts_;  // by pod index
 };
 
 }  // namespace weft::lab

@@ -17,7 +17,7 @@ constexpr char kHelp[] = R"(usage: weftctl lab SUBCOMMAND [flags]
   up TOPOLOGY.yaml [--detach] [--ready-timeout SECONDS]
         build the lab and supervise it until SIGINT/SIGTERM (default ready timeout 60)
   down                        remove everything the lab made (also after a crash)
-  status [--output table|json]  nodes, agents, /healthz and pods (default table)
+  status [--output table|json]  nodes, agents, /healthz, pods and sandboxes (default table)
   exec POD -- CMD [ARGS...]   run CMD in the pod's netns and cgroup (POD: ns/name or name)
   label namespace NS|pod NS/NAME key=value|key- ...   change labels in cluster.json
   apply FILE                  merge a ClusterConfig document into cluster.json

@@ -42,16 +42,16 @@ std::string RenderTable(const std::vector<std::string>& header,
 
 namespace {
 
-std::vector<std::vector<std::string>> PodRows(const LabState& state) {
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& pod : state.pods()) {
-    rows.push_back({absl::StrCat(pod.namespace_(), "/", pod.name()), pod.node(), pod.ip(),
-                    pod.netns(), pod.cgroup()});
-  }
-  return rows;
+std::vector<std::string> PodRow(const weft::lab::state::v1::PodState& pod) {
+  return {absl::StrCat(pod.namespace_(), "/", pod.name()),
+          pod.node(),
+          pod.ip(),
+          pod.netns(),
+          absl::StrCat(pod.sandbox_pid()),
+          pod.cgroup()};
 }
 
-const std::vector<std::string> kPodHeader = {"POD", "NODE", "IP", "NETNS", "CGROUP"};
+const std::vector<std::string> kPodHeader = {"POD", "NODE", "IP", "NETNS", "SANDBOX PID", "CGROUP"};
 
 }  // namespace
 
@@ -61,11 +61,13 @@ std::string RenderLabSummary(const LabState& state) {
     nodes.push_back({node.name(), node.underlay_ip(), node.pod_cidr(), node.netns(),
                      absl::StrCat(node.agent_pid()), node.admin_addr()});
   }
+  std::vector<std::vector<std::string>> pods;
+  for (const auto& pod : state.pods()) pods.push_back(PodRow(pod));
   return absl::StrCat(
       "lab ", state.name(), ": ", state.nodes_size(), " nodes, ", state.pods_size(),
       " pods, state in ", StateDir(state.name()), ", config ", state.cluster_config_path(), "\n",
       RenderTable({"NODE", "UNDERLAY", "POD CIDR", "NETNS", "AGENT PID", "ADMIN"}, nodes),
-      RenderTable(kPodHeader, PodRows(state)));
+      RenderTable(kPodHeader, pods));
 }
 
 LabStatus CollectStatus(const LabState& state) {
@@ -83,6 +85,11 @@ LabStatus CollectStatus(const LabState& state) {
     out->set_healthz(probe.ok() ? "ok" : std::string(probe.message()));
   }
   *status.mutable_pods() = state.pods();
+  for (const auto& pod : state.pods()) {
+    auto* out = status.add_pod_statuses();
+    *out->mutable_pod() = pod;
+    out->set_sandbox_alive(IsSameProcess(pod.sandbox_pid(), pod.sandbox_start_time()));
+  }
   return status;
 }
 
@@ -93,15 +100,21 @@ std::string RenderStatusTable(const LabStatus& status) {
                      absl::StrCat(n.node().agent_pid()), n.agent_alive() ? "yes" : "no",
                      absl::StrCat(n.node().agent_restarts()), n.healthz()});
   }
-  LabState pods_only;
-  *pods_only.mutable_pods() = status.pods();
+  std::vector<std::vector<std::string>> pods;
+  for (const auto& p : status.pod_statuses()) {
+    std::vector<std::string> row = PodRow(p.pod());
+    row.insert(row.begin() + 5, p.sandbox_alive() ? "yes" : "no");
+    row.insert(row.begin() + 6, absl::StrCat(p.pod().sandbox_restarts()));
+    pods.push_back(std::move(row));
+  }
   return absl::StrCat(
       "lab ", status.name(), ": ", status.phase(), ", supervisor pid ", status.supervisor_pid(),
       status.supervisor_alive() ? " (running)" : " (not running)", ", state in ",
       status.state_dir(), "\n",
       RenderTable({"NODE", "UNDERLAY", "POD CIDR", "AGENT PID", "ALIVE", "RESTARTS", "HEALTHZ"},
                   nodes),
-      RenderTable(kPodHeader, PodRows(pods_only)));
+      RenderTable({"POD", "NODE", "IP", "NETNS", "SANDBOX PID", "ALIVE", "RESTARTS", "CGROUP"},
+                  pods));
 }
 
 // `weftctl lab status [--name LAB] [--output table|json]`: the lab's nodes and pods

@@ -119,7 +119,16 @@ TeardownReport TeardownLab(const std::string& lab, const std::optional<LabState>
   TeardownReport report;
   const std::string cgroup = LabCgroup(lab, state);
   // Processes first: a live process keeps its network namespace alive after
-  // `ip netns del`, and keeps its cgroup from being removed.
+  // `ip netns del`, and keeps its cgroup from being removed. A pod sandbox lives in its
+  // pod's cgroup, but one moved out of it would still pin the pod's netns.
+  if (state.has_value()) {
+    for (const auto& pod : state->pods()) {
+      if (pod.sandbox_start_time() != 0 &&
+          IsSameProcess(pod.sandbox_pid(), pod.sandbox_start_time())) {
+        ::kill(pod.sandbox_pid(), SIGKILL);
+      }
+    }
+  }
   if (!cgroup.empty() && Exists(cgroup)) {
     if (absl::Status s = KillCgroupTree(cgroup, absl::Seconds(5)); !s.ok()) {
       report.problems.push_back(std::string(s.message()));
@@ -165,6 +174,30 @@ void StopSupervisor(const LabState& state) {
   WaitForExit(pid, start, absl::Seconds(5));
 }
 
+// True while `pid` with `start_time` is in the process table, even as a zombie.
+bool InProcessTable(pid_t pid, uint64_t start_time) {
+  if (pid <= 0 || start_time == 0) return false;
+  absl::StatusOr<uint64_t> start = ProcessStartTime(pid);
+  return start.ok() && *start == start_time;
+}
+
+// After `kill -9` of the supervisor its dead agents and sandboxes are zombies until init
+// reaps them; waiting a little keeps `pgrep weft-pause` after `down` from showing them.
+// Not an error when it takes longer: they hold nothing any more.
+void WaitForZombies(const LabState& state, absl::Duration timeout) {
+  absl::Time deadline = absl::Now() + timeout;
+  auto any_left = [&] {
+    for (const auto& pod : state.pods()) {
+      if (InProcessTable(pod.sandbox_pid(), pod.sandbox_start_time())) return true;
+    }
+    for (const auto& node : state.nodes()) {
+      if (InProcessTable(node.agent_pid(), node.agent_start_time())) return true;
+    }
+    return false;
+  };
+  while (any_left() && absl::Now() < deadline) ::usleep(20 * 1000);
+}
+
 }  // namespace
 
 // `weftctl lab down [--name LAB]`: stops the supervisor if it runs, then removes
@@ -202,6 +235,7 @@ int RunLabDown(const std::vector<std::string>& args) {
   }
   bool had_state_dir = StateDirExists(*lab);
   TeardownReport report = TeardownLab(*lab, state);
+  if (state.has_value()) WaitForZombies(*state, absl::Seconds(3));
   if (absl::Status s = RemoveStateDir(*lab); !s.ok())
     report.problems.push_back(std::string(s.message()));
   if (!report.problems.empty()) {

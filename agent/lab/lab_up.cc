@@ -139,7 +139,9 @@ absl::Status BuildAndStart(const UpRequest& request, AgentSupervisor& supervisor
   }
   weft::log::Info("network built",
                   {{"lab", plan.name()}, {"nodes", plan.nodes_size()}, {"pods", plan.pods_size()}});
-  if (absl::Status s = supervisor.StartAgents(plan); !s.ok()) return s;
+  // Sandboxes before agents: an agent finds its pods' netns through their processes.
+  if (absl::Status s = supervisor.StartSandboxes(plan); !s.ok()) return s;
+  if (absl::Status s = supervisor.StartAgents(); !s.ok()) return s;
   if (absl::Status s = supervisor.WaitReady(request.ready_timeout); !s.ok()) return s;
   return UpdateState(request.lab, [](LabState& state) {
     state.set_phase("ready");
@@ -154,7 +156,7 @@ void TearDown(const std::string& lab, const LabState& state, AgentSupervisor& su
   });
   StopAgentsGracefully(state, 3000);
   TeardownReport report = TeardownLab(lab, state);
-  supervisor.ReapAll();
+  supervisor.ReapAll(absl::Seconds(2));
   for (const std::string& problem : report.problems) {
     weft::log::Error("teardown problem", {{"lab", lab}, {"error", problem}});
   }

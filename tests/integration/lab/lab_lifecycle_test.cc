@@ -17,6 +17,7 @@ using ::testing::IsEmpty;
 std::vector<pid_t> RecordedPids(const weft::lab::state::v1::LabState& state) {
   std::vector<pid_t> pids = {state.supervisor_pid()};
   for (const auto& node : state.nodes()) pids.push_back(node.agent_pid());
+  for (const auto& pod : state.pods()) pids.push_back(pod.sandbox_pid());
   return pids;
 }
 
@@ -35,6 +36,7 @@ TEST_F(LabTest, DownLeavesNothingBehind) {
               HasSubstr("alias weft-lab-" + lab_));
   EXPECT_THAT(HostLinksWithLabAlias(lab_), IsEmpty()) << "veths belong in the lab's namespaces";
   std::vector<pid_t> pids = RecordedPids(state_);
+  ASSERT_EQ(pids.size(), 7u) << "supervisor, 2 agents, 4 sandboxes";
   for (pid_t pid : pids) EXPECT_TRUE(ProcessAlive(pid)) << pid;
 
   ProcessResult again = Weftctl({"lab", "up", TwoNodeTopologyPath(), "--name", lab_});
@@ -73,6 +75,10 @@ TEST_F(LabTest, DownCleansUpAfterSupervisorAndAgentAreKilled) {
   for (const auto& node : state.nodes()) {
     EXPECT_TRUE(WaitUntil([&] { return !ProcessAlive(node.agent_pid()); }, 5000))
         << "agent " << node.agent_pid() << " outlived its supervisor";
+  }
+  for (const auto& pod : state.pods()) {
+    EXPECT_TRUE(WaitUntil([&] { return !ProcessAlive(pod.sandbox_pid()); }, 5000))
+        << "sandbox " << pod.sandbox_pid() << " of " << pod.name() << " outlived its supervisor";
   }
   EXPECT_THAT(FindLeftovers(lab_, pids), ::testing::Not(IsEmpty()));
 

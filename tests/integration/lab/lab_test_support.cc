@@ -167,6 +167,25 @@ bool ProcessAlive(pid_t pid) {
   return state != 'Z' && state != 'X';
 }
 
+std::string ProcessComm(pid_t pid) {
+  std::string comm = ReadFile("/proc/" + std::to_string(pid) + "/comm");
+  if (!comm.empty() && comm.back() == '\n') comm.pop_back();
+  return comm;
+}
+
+std::vector<pid_t> PidsInCgroup(const std::string& cgroup) {
+  std::vector<pid_t> pids;
+  for (const std::string& word : Words(ReadFile(cgroup + "/cgroup.procs"))) {
+    pids.push_back(static_cast<pid_t>(std::stol(word)));
+  }
+  return pids;
+}
+
+uint64_t NamespaceInode(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 ? static_cast<uint64_t>(st.st_ino) : 0;
+}
+
 int SocketInNetns(const std::string& netns, int type) {
   int target = ::open(("/run/netns/" + netns).c_str(), O_RDONLY | O_CLOEXEC);
   int original = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -202,6 +221,7 @@ std::vector<std::string> FindLeftovers(const std::string& lab, const std::vector
   if (Exists(cgroup)) left.push_back("cgroup " + cgroup);
   const std::string cgroup_mark = "/weft-lab-" + lab + "/";
   const std::string instance_mark = "lab-" + lab + "-";
+  const std::string supervisor_mark = std::string("--name") + '\0' + lab + '\0';
   for (const std::string& entry : ListDir("/proc")) {
     if (entry.find_first_not_of("0123456789") != std::string::npos) continue;
     if (!ProcessAlive(std::stoi(entry))) continue;
@@ -210,6 +230,9 @@ std::vector<std::string> FindLeftovers(const std::string& lab, const std::vector
     if (cgroups.find(cgroup_mark) != std::string::npos ||
         cmdline.find(instance_mark) != std::string::npos) {
       left.push_back("process " + entry);
+    } else if (ReadFile("/proc/" + entry + "/comm") == "weft-pause\n" &&
+               cmdline.find(supervisor_mark) != std::string::npos) {
+      left.push_back("pod sandbox " + entry + " outside the lab's cgroups");
     }
   }
   for (pid_t pid : pids) {

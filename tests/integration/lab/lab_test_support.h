@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 #include <thread>
 #include <vector>
@@ -44,6 +45,16 @@ std::string MountOfType(const std::string& fstype);
 
 bool ProcessAlive(pid_t pid);
 
+// /proc/<pid>/comm without the newline; "" when the process is gone.
+std::string ProcessComm(pid_t pid);
+
+// The processes listed in <cgroup>/cgroup.procs (not its children's).
+std::vector<pid_t> PidsInCgroup(const std::string& cgroup);
+
+// Inode of a namespace file (/run/netns/<name>, /proc/<pid>/ns/net); 0 when missing.
+// Two such files name the same namespace exactly when their inodes are equal.
+uint64_t NamespaceInode(const std::string& path);
+
 // socket(2) created inside network namespace /run/netns/<netns>.
 int SocketInNetns(const std::string& netns, int type);
 
@@ -52,7 +63,9 @@ std::vector<std::string> HostLinksWithLabAlias(const std::string& lab);
 
 // Everything of `lab` still on the machine: network namespaces, host links, its cgroup
 // directory, processes in its cgroups or started with its agent instance names, the
-// state directory and bpffs pins. `pids` (supervisor, agents) must be gone too.
+// state directory and bpffs pins, and pod sandboxes ("weft-pause", forks of the lab's
+// supervisor, so their cmdline carries `--name <lab>`) wherever they are. `pids` (supervisor,
+// agents) must be gone too.
 std::vector<std::string> FindLeftovers(const std::string& lab, const std::vector<pid_t>& pids);
 
 // Waits up to `timeout_ms` for `predicate` to hold.
