@@ -7,6 +7,14 @@
 #include <thread>
 
 #include "agent/agent_options.h"
+#include "agent/bpf/capture/capture_program.h"
+#include "agent/bpf/inbound/inbound_steering.h"
+#include "agent/bpf/inbound/loopback_short_circuit.h"
+#include "agent/kernel_enrollment.h"
+#include "agent/kernel_policy.h"
+#include "agent/capture_stats_collector.h"
+#include "agent/enrollment/enrollment_controller.h"
+#include "agent/workloads_endpoint.h"
 #include "agent/config_metrics.h"
 #include "agent/node_environment.h"
 #include "common/admin/admin_server.h"
@@ -50,6 +58,13 @@ admin::HttpResponse DebugConfig(const config::SnapshotStore& store) {
 int Run(const AgentOptions& options) {
   NodeEnvironmentOptions env_options{options.cgroup_root, options.bpffs, options.instance};
   if (options.uninstall) {
+    // Links first (detaching the programs), then every pinned map and directory.
+    const std::string pin_dir = NodeEnvironment::PinDir(env_options);
+    for (absl::Status s : {weft::bpf::capture::CaptureProgram::Uninstall(pin_dir),
+                           weft::bpf::InboundSteering::Uninstall(pin_dir),
+                           weft::bpf::LoopbackShortCircuit::Uninstall(pin_dir)}) {
+      if (!s.ok()) return Fail(s);
+    }
     if (absl::Status s = NodeEnvironment::Uninstall(env_options); !s.ok()) return Fail(s);
     log::Info("uninstalled", {{"instance", options.instance}});
     return 0;
@@ -79,7 +94,45 @@ int Run(const AgentOptions& options) {
     (*info)->Set(1);
   }
 
+  weft::bpf::capture::CaptureOptions capture_options;
+  capture_options.cgroup_root = env->cgroup_root();
+  capture_options.getsockopt_cgroup = options.getsockopt_cgroup;
+  capture_options.pin_dir = env->pin_dir();
+  capture_options.outbound_port = static_cast<uint16_t>(options.outbound_port);
+  capture_options.ztunnel_mark = static_cast<uint32_t>(options.ztunnel_mark);
+  auto capture = weft::bpf::capture::CaptureProgram::Create(capture_options);
+  if (!capture.ok()) return Fail(capture.status());
+  log::Info("capture programs attached", {{"cgroup_root", env->cgroup_root()},
+                                          {"pin_dir", env->pin_dir()},
+                                          {"reused_pinned_maps", (*capture)->reused_pinned_maps()}});
+  auto inbound = weft::bpf::InboundSteering::Create(env->pin_dir());
+  if (!inbound.ok()) return Fail(inbound.status());
+  auto short_circuit = weft::bpf::LoopbackShortCircuit::Create(
+      {.pin_dir = env->pin_dir(),
+       .cgroup_path = env->cgroup_root(),
+       .enabled = options.loopback_short_circuit});
+  if (!short_circuit.ok()) return Fail(short_circuit.status());
+  KernelEnrollment kernel_enrollment(capture->get(), inbound->get(), short_circuit->get());
+
   config::SnapshotStore store;
+  store.Subscribe([&kernel_enrollment](std::shared_ptr<const config::ConfigSnapshot> snapshot) {
+    if (absl::Status s = kernel_enrollment.ApplyExclusions(snapshot->config.mesh()); !s.ok()) {
+      log::Error("capture exclusions not applied", {{"version", snapshot->version}, {"error", s}});
+    }
+  });
+  EnrollmentController enrollment(
+      {.node = options.node, .outbound_port = static_cast<uint16_t>(options.outbound_port)},
+      std::make_unique<CgroupNetnsSource>(env->cgroup_root()), &kernel_enrollment, metrics.get());
+  auto kernel_policy = KernelPolicy::Create(capture->get(), metrics.get());
+  if (!kernel_policy.ok()) return Fail(kernel_policy.status());
+  enrollment.SetChangeListener(
+      [policy = kernel_policy->get()](const config::ConfigSnapshot& snapshot,
+                                      const std::vector<EnrolledPod>& enrolled) {
+        policy->Update(snapshot, enrolled);
+      });
+  auto capture_stats = std::make_shared<CaptureStatsCollector>(capture->get(), &enrollment,
+                                                               kernel_policy->get());
+  metrics->AddCollectable(capture_stats);
   auto source = config::FileConfigSource::Create(
       {.path = options.config_path}, &store,
       [m = config_metrics->get()](const config::ReloadOutcome& o) { m->Record(o); });
@@ -109,7 +162,22 @@ int Run(const AgentOptions& options) {
     return Fail(s);
   }
 
+  if (auto s = (*server)->RegisterHandler(
+          "/debug/workloads",
+          [&](const admin::HttpRequest&) {
+            std::string json;
+            google::protobuf::util::JsonPrintOptions print;
+            print.preserve_proto_field_names = true;
+            (void)google::protobuf::util::MessageToJsonString(
+                DumpWorkloads(options.node, enrollment, store), &json, print);
+            return admin::HttpResponse::Json(json);
+          });
+      !s.ok()) {
+    return Fail(s);
+  }
+
   if (absl::Status s = (*source)->Start(); !s.ok()) return Fail(s);
+  enrollment.Start(&store);
   std::thread admin_thread([&loop] {
     if (absl::Status s = (*loop)->Run(); !s.ok()) {
       log::Error("admin event loop failed", {{"error", s}});
@@ -126,6 +194,7 @@ int Run(const AgentOptions& options) {
   sigwait(&signals, &signal);
   log::Info("agent stopping", {{"signal", signal}});
   (*source)->Stop();
+  enrollment.Stop();
   (*loop)->Stop();
   admin_thread.join();
   server->reset();  // the loop has stopped, so the server may go from this thread

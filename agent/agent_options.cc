@@ -22,6 +22,16 @@ absl::StatusOr<AgentOptions> ParseAgentOptions(const std::vector<std::string>& a
                "name of this agent instance, unique per kernel (a-z, 0-9, '-')");
   flags.String("admin-addr", &o.admin_addr, "127.0.0.1:15020",
                "address of the admin server (/metrics, /healthz, /readyz, /debug/config)");
+  flags.String("getsockopt-cgroup", &o.getsockopt_cgroup, "",
+               "cgroup v2 directory holding ztunnel, where SO_ORIGINAL_DST is answered "
+               "(empty: --cgroup-root)");
+  flags.Int("outbound-port", &o.outbound_port, 15001,
+            "port captured connections are sent to (127.0.0.1 / ::1 in the pod netns)");
+  flags.Int("ztunnel-mark", &o.ztunnel_mark, 1337,
+            "SO_MARK of ztunnel's own sockets, which are never captured (0: none)");
+  flags.Bool("loopback-short-circuit", &o.loopback_short_circuit, true,
+             "move bytes between enrolled pods' apps and ztunnel over loopback with "
+             "sockops + sk_msg instead of the TCP stack");
   flags.String("log-level", &log_level, "info", "debug, info, warn or error");
   flags.String("log-format", &log_format, "text", "text or json (one JSON object per line)");
   flags.Bool("uninstall", &o.uninstall, false,
@@ -43,6 +53,14 @@ absl::StatusOr<AgentOptions> ParseAgentOptions(const std::vector<std::string>& a
   }
   o.log_level = *level;
   o.log_format = *format;
+  if (o.outbound_port < 1 || o.outbound_port > 65535) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--outbound-port ", o.outbound_port, ": expected 1-65535"));
+  }
+  if (o.ztunnel_mark < 0 || o.ztunnel_mark > 0xffffffffLL) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--ztunnel-mark ", o.ztunnel_mark, ": expected 0-4294967295"));
+  }
   if (o.uninstall) return o;
   if (o.node.empty()) return absl::InvalidArgumentError("--node is required");
   if (o.config_path.empty()) return absl::InvalidArgumentError("--config is required");

@@ -16,9 +16,13 @@ struct AgentOptions {
   std::string bpffs;
   std::string instance;
   std::string admin_addr;
+  std::string getsockopt_cgroup;
+  int64_t outbound_port = 15001;
+  int64_t ztunnel_mark = 1337;
   log::Level log_level = log::Level::kInfo;
   log::Format log_format = log::Format::kText;
   bool uninstall = false;
+  bool loopback_short_circuit = true;
   bool help = false;
   std::string usage;  // --help text
 };

@@ -22,11 +22,11 @@ absl::StatusOr<long> FilesystemType(const std::string& path, const std::string& 
   return static_cast<long>(st.f_type);
 }
 
-std::string PinDir(const NodeEnvironmentOptions& options) {
+}  // namespace
+
+std::string NodeEnvironment::PinDir(const NodeEnvironmentOptions& options) {
   return (std::filesystem::path(options.bpffs) / "weft" / options.instance).string();
 }
-
-}  // namespace
 
 absl::Status CheckInstanceName(const std::string& instance) {
   bool ok = !instance.empty() && instance.size() <= 64;

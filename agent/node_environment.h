@@ -23,6 +23,9 @@ class NodeEnvironment {
   // directory. Errors name the path and what was wrong with it.
   static absl::StatusOr<NodeEnvironment> Prepare(const NodeEnvironmentOptions& options);
 
+  // <bpffs>/weft/<instance>
+  static std::string PinDir(const NodeEnvironmentOptions& options);
+
   // Removes <bpffs>/weft/<instance>/ and everything pinned below it.
   static absl::Status Uninstall(const NodeEnvironmentOptions& options);
 

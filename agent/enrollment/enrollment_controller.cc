@@ -159,6 +159,7 @@ void EnrollmentController::Stop() {
 
 void EnrollmentController::Loop(config::SnapshotStore* store, absl::Duration period) {
   const auto wait = std::chrono::microseconds(absl::ToInt64Microseconds(period));
+  uint64_t last_version = 0;
   while (true) {
     {
       std::unique_lock<std::mutex> lock(wake_mu_);
@@ -166,7 +167,12 @@ void EnrollmentController::Loop(config::SnapshotStore* store, absl::Duration per
       if (stopping_) return;
       snapshot_changed_ = false;
     }
-    if (auto snapshot = store->Current()) Reconcile(snapshot->config);
+    auto snapshot = store->Current();
+    if (!snapshot) continue;
+    ReconcileResult r = Reconcile(snapshot->config);
+    bool changed = r.enrolled > 0 || r.unenrolled > 0 || snapshot->version != last_version;
+    last_version = snapshot->version;
+    if (changed && on_change_) on_change_(*snapshot, Enrolled());
   }
 }
 

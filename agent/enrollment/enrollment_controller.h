@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -82,6 +83,12 @@ class EnrollmentController {
   // One pass against `config` (also what the background thread runs).
   ReconcileResult Reconcile(const weft::config::v1::ClusterConfig& config);
 
+  // Called on the controller's thread after a reconciliation that saw a new
+  // snapshot or changed what is enrolled (the kernel policy recompiles then).
+  using ChangeListener = std::function<void(const config::ConfigSnapshot& snapshot,
+                                            const std::vector<EnrolledPod>& enrolled)>;
+  void SetChangeListener(ChangeListener listener) { on_change_ = std::move(listener); }
+
   // Reconciles on every snapshot `store` publishes and every `period`.
   void Start(config::SnapshotStore* store, absl::Duration period = absl::Milliseconds(250));
   void Stop();
@@ -103,6 +110,7 @@ class EnrollmentController {
   std::vector<bool> used_ids_;
   std::mutex reconcile_mu_;  // one reconciliation at a time
 
+  ChangeListener on_change_;
   std::thread thread_;
   std::mutex wake_mu_;
   std::condition_variable wake_;

@@ -7,7 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 
-namespace weft::agent::bpf {
+namespace weft::bpf::policy {
 namespace {
 
 using authz::AuthorizationEvaluator;
@@ -332,4 +332,4 @@ CompiledPolicyMaps PolicyCompiler::Compile(const std::vector<SourceWorkload>& so
   return out;
 }
 
-}  // namespace weft::agent::bpf
+}  // namespace weft::bpf::policy

@@ -18,7 +18,7 @@
 #include "common/authz/authorization_evaluator.h"
 #include "weft/config/v1/config.pb.h"
 
-namespace weft::agent::bpf {
+namespace weft::bpf::policy {
 
 // An enrolled pod on this node, as a connection source.
 struct SourceWorkload {
@@ -90,4 +90,4 @@ class PolicyCompiler {
   std::unique_ptr<const authz::AuthorizationEvaluator> evaluator_;
 };
 
-}  // namespace weft::agent::bpf
+}  // namespace weft::bpf::policy

@@ -10,7 +10,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 
-namespace weft::agent::bpf {
+namespace weft::bpf::policy {
 namespace {
 
 // Entries as raw bytes: one diff for every key/value type of bpf/policy.h.
@@ -171,4 +171,4 @@ absl::StatusOr<PolicyMapDump> ReadPolicyMaps(const PolicyMaps& maps) {
   return out;
 }
 
-}  // namespace weft::agent::bpf
+}  // namespace weft::bpf::policy

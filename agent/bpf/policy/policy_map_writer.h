@@ -22,7 +22,7 @@
 
 struct bpf_map;
 
-namespace weft::agent::bpf {
+namespace weft::bpf::policy {
 
 struct PolicyMaps {
   struct bpf_map* dst_v4 = nullptr;
@@ -76,4 +76,4 @@ class PolicyMapWriter {
 // Every entry of the three maps, in the kernel's iteration order.
 absl::StatusOr<PolicyMapDump> ReadPolicyMaps(const PolicyMaps& maps);
 
-}  // namespace weft::agent::bpf
+}  // namespace weft::bpf::policy

@@ -22,7 +22,7 @@
 #include "policy_harness.skel.h"
 #include "tests/bpf/policy/policy_harness.h"
 
-namespace weft::agent::bpf {
+namespace weft::bpf::policy {
 namespace {
 
 using authz::AuthorizationEvaluator;
@@ -367,4 +367,4 @@ TEST_F(PolicyDifferentialTest, KernelVerdictEqualsReference) {
 }
 
 }  // namespace
-}  // namespace weft::agent::bpf
+}  // namespace weft::bpf::policy

@@ -21,7 +21,7 @@
 #include "policy_harness.skel.h"
 #include "tests/bpf/policy/policy_harness.h"
 
-namespace weft::agent::bpf {
+namespace weft::bpf::policy {
 namespace {
 
 using weft::config::v1::ClusterConfig;
@@ -285,4 +285,4 @@ TEST_F(PolicyMapWriterTest, NodeSizedMapsApplyAndLookupCost) {
 }
 
 }  // namespace
-}  // namespace weft::agent::bpf
+}  // namespace weft::bpf::policy

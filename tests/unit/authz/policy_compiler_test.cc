@@ -13,7 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace weft::agent::bpf {
+namespace weft::bpf::policy {
 namespace {
 
 using weft::config::v1::ClusterConfig;
@@ -312,4 +312,4 @@ TEST(PolicyCompilerScaleTest, NodeSizedSnapshotCompilesQuickly) {
 }
 
 }  // namespace
-}  // namespace weft::agent::bpf
+}  // namespace weft::bpf::policy

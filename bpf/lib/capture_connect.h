@@ -1,0 +1,116 @@
+/* The connect() decision shared by cgroup/connect4 and cgroup/connect6: is this an
+ * enrolled netns, is the destination excluded, does policy refuse it, and if it is
+ * captured, remember the original destination on the socket. */
+#pragma once
+
+#include "capture.h"
+#include "lib/capture_addr.h"
+#include "lib/capture_maps.h"
+#include "lib/capture_policy.h"
+#include "lib/capture_stats.h"
+
+enum capture_decision {
+	CAPTURE_IGNORE,  /* not ours: not TCP or netns not enrolled; nothing counted */
+	CAPTURE_PASS,    /* enrolled, excluded destination: leave connect() alone */
+	CAPTURE_CAPTURE, /* rewrite to the outbound listener */
+	CAPTURE_DENY,    /* fail connect() with EPERM */
+};
+
+enum capture_exclusion {
+	CAPTURE_NOT_EXCLUDED,
+	CAPTURE_EXCLUDED,
+	/* Loopback: pod-internal, so not timed either; this keeps its connect() free of
+	 * the socket-storage allocation, the bulk of the hook's cost. */
+	CAPTURE_EXCLUDED_LOCAL,
+};
+
+static __always_inline enum capture_exclusion capture_is_excluded(const struct capture_workload *w,
+					       const struct capture_settings *settings,
+					       struct bpf_sock_addr *ctx,
+					       const struct capture_orig_dst *dst)
+{
+	struct capture_port_key pk = { .port = bpf_ntohs(dst->port) };
+	struct bpf_sock *sk = ctx->sk;
+
+	if (sk && settings->ztunnel_mark && sk->mark == settings->ztunnel_mark)
+		return CAPTURE_EXCLUDED;
+	if (dst->family == 4) {
+		struct capture_cidr4_key ck = { .prefixlen = 32, .addr = dst->addr[3] };
+
+		if (capture_v4_is_local(dst->addr[3]))
+			return CAPTURE_EXCLUDED_LOCAL;
+		if ((w->flags & CAPTURE_WORKLOAD_HAS_IPV4) && w->pod_ipv4 == dst->addr[3])
+			return CAPTURE_EXCLUDED;
+		if (bpf_map_lookup_elem(&excluded_cidrs4, &ck))
+			return CAPTURE_EXCLUDED;
+	} else {
+		struct capture_cidr6_key ck = { .prefixlen = 128 };
+
+		if (capture_v6_is_local(dst->addr))
+			return CAPTURE_EXCLUDED_LOCAL;
+		if ((w->flags & CAPTURE_WORKLOAD_HAS_IPV6) && capture_v6_equal(dst->addr, w->pod_ipv6))
+			return CAPTURE_EXCLUDED;
+		__builtin_memcpy(ck.addr, dst->addr, sizeof(ck.addr));
+		if (bpf_map_lookup_elem(&excluded_cidrs6, &ck))
+			return CAPTURE_EXCLUDED;
+	}
+	return bpf_map_lookup_elem(&excluded_ports, &pk) ? CAPTURE_EXCLUDED : CAPTURE_NOT_EXCLUDED;
+}
+
+/* Decides for one connect(); on CAPTURE_CAPTURE the caller rewrites the address to
+ * *port_out on loopback. Sockets of enrolled netns (but loopback ones) get a
+ * sock_state so that sockops can time the handshake and, for captured ones, publish
+ * the original destination. */
+static __always_inline enum capture_decision capture_decide(struct bpf_sock_addr *ctx,
+							    struct capture_orig_dst *dst,
+							    __u16 *port_out)
+{
+	const struct capture_settings *settings;
+	const struct capture_workload *w;
+	struct capture_sock_state *st;
+	__u32 zero = 0;
+	__u64 cookie;
+	enum capture_exclusion excluded;
+
+	if (ctx->type != CAPTURE_SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
+		return CAPTURE_IGNORE;
+	cookie = bpf_get_netns_cookie(ctx);
+	w = bpf_map_lookup_elem(&enrolled_netns, &cookie);
+	if (!w)
+		return CAPTURE_IGNORE;
+	settings = bpf_map_lookup_elem(&capture_settings, &zero);
+	if (!settings || settings->layout_version != CAPTURE_LAYOUT_VERSION)
+		return CAPTURE_IGNORE;
+	dst->workload_id = w->workload_id;
+
+	excluded = capture_is_excluded(w, settings, ctx, dst);
+	if (excluded == CAPTURE_EXCLUDED_LOCAL) {
+		capture_count(w->workload_id, CAPTURE_COUNT_PASSED);
+		return CAPTURE_PASS;
+	}
+	if (!excluded && capture_policy_verdict(w, dst) == CAPTURE_POLICY_DENY) {
+		capture_count(w->workload_id, CAPTURE_COUNT_DENIED);
+		return CAPTURE_DENY;
+	}
+
+	st = bpf_sk_storage_get(&sock_state, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (st) {
+		st->connect_ns = bpf_ktime_get_ns();
+		st->netns_cookie = cookie;
+		st->workload_id = w->workload_id;
+		st->dst = *dst;
+		st->flags = excluded ? 0 : CAPTURE_SOCK_CAPTURED;
+	}
+	if (excluded) {
+		capture_count(w->workload_id, CAPTURE_COUNT_PASSED);
+		return CAPTURE_PASS;
+	}
+	if (!st) {
+		/* Without storage ztunnel could not learn the destination: do not capture. */
+		capture_count(w->workload_id, CAPTURE_COUNT_ERRORS);
+		return CAPTURE_PASS;
+	}
+	capture_count(w->workload_id, CAPTURE_COUNT_CAPTURED);
+	*port_out = settings->outbound_port;
+	return CAPTURE_CAPTURE;
+}

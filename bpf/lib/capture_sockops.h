@@ -1,0 +1,111 @@
+/* sockops side of capture: when a client socket of an enrolled netns establishes,
+ * publish its original destination in orig_dst under the client's address, and
+ * delete it again when that socket reaches TCP_CLOSE; when the outbound listener's
+ * end establishes, keep a copy on that socket for getsockopt. */
+#pragma once
+
+#include "capture.h"
+#include "lib/capture_addr.h"
+#include "lib/capture_maps.h"
+#include "lib/capture_stats.h"
+
+static __always_inline struct capture_sock_state *capture_sock_state_of(struct bpf_sock_ops *skops)
+{
+	struct bpf_sock *sk = skops->sk;
+
+	if (!sk)
+		return 0;
+	return bpf_sk_storage_get(&sock_state, sk, 0, 0);
+}
+
+static __always_inline void capture_on_active_established(struct bpf_sock_ops *skops)
+{
+	struct capture_sock_state *st = capture_sock_state_of(skops);
+	int flags = BPF_SOCK_OPS_RTT_CB_FLAG;
+
+	if (!st)
+		return;
+	capture_record_connect_latency(st->workload_id, bpf_ktime_get_ns() - st->connect_ns);
+	if (st->flags & CAPTURE_SOCK_CAPTURED) {
+		struct capture_conn_key *key = &st->key;
+
+		key->netns_cookie = st->netns_cookie;
+		if (skops->family == CAPTURE_AF_INET) {
+			capture_addr_from_v4(key->addr, skops->local_ip4);
+		} else {
+			key->addr[0] = skops->local_ip6[0];
+			key->addr[1] = skops->local_ip6[1];
+			key->addr[2] = skops->local_ip6[2];
+			key->addr[3] = skops->local_ip6[3];
+		}
+		key->port = bpf_htons((__u16)skops->local_port);
+		if (bpf_map_update_elem(&orig_dst, key, &st->dst, BPF_ANY) == 0) {
+			st->flags |= CAPTURE_SOCK_KEY_SET;
+			flags |= BPF_SOCK_OPS_STATE_CB_FLAG;
+		}
+	}
+	bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | flags);
+}
+
+static __always_inline void capture_on_state_change(struct bpf_sock_ops *skops)
+{
+	struct capture_sock_state *st;
+
+	if (skops->args[1] != BPF_TCP_CLOSE)
+		return;
+	st = capture_sock_state_of(skops);
+	if (!st || !(st->flags & CAPTURE_SOCK_KEY_SET))
+		return;
+	bpf_map_delete_elem(&orig_dst, &st->key);
+	st->flags &= ~CAPTURE_SOCK_KEY_SET;
+}
+
+static __always_inline void capture_on_rtt(struct bpf_sock_ops *skops)
+{
+	struct capture_sock_state *st = capture_sock_state_of(skops);
+
+	/* srtt_us is kept <<3 by TCP. */
+	if (st)
+		capture_record_srtt(st->workload_id, skops->srtt_us >> 3);
+}
+
+/* The accepted end of a captured connection (local port = the outbound port). Its
+ * handshake completes before the client can send anything, so the client socket
+ * and its orig_dst entry certainly exist now; a copy on this socket keeps the
+ * answer for ztunnel even when the client closes before ztunnel gets to accept()
+ * (an orphaned client reaches TCP_CLOSE and drops its entry). */
+static __always_inline void capture_on_passive_established(struct bpf_sock_ops *skops)
+{
+	const struct capture_settings *settings;
+	const struct capture_orig_dst *dst;
+	struct capture_conn_key key = {};
+	struct capture_sock_state *st;
+	struct bpf_sock *sk = skops->sk;
+	__u32 zero = 0;
+
+	if (!sk)
+		return;
+	settings = bpf_map_lookup_elem(&capture_settings, &zero);
+	if (!settings || skops->local_port != settings->outbound_port)
+		return;
+	key.netns_cookie = bpf_get_netns_cookie(skops);
+	if (skops->family == CAPTURE_AF_INET) {
+		capture_addr_from_v4(key.addr, skops->remote_ip4);
+	} else {
+		key.addr[0] = skops->remote_ip6[0];
+		key.addr[1] = skops->remote_ip6[1];
+		key.addr[2] = skops->remote_ip6[2];
+		key.addr[3] = skops->remote_ip6[3];
+	}
+	/* remote_port holds the network-order port in its upper 16 bits. */
+	key.port = (__u16)(skops->remote_port >> 16);
+	dst = bpf_map_lookup_elem(&orig_dst, &key);
+	if (!dst)
+		return;
+	st = bpf_sk_storage_get(&sock_state, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return;
+	st->dst = *dst;
+	st->workload_id = dst->workload_id;
+	st->flags = CAPTURE_SOCK_ACCEPTED;
+}
