@@ -69,6 +69,16 @@ absl::Status KernelEnrollment::Unenroll(const EnrolledPod& pod) {
   return status;
 }
 
+absl::StatusOr<std::set<uint64_t>> KernelEnrollment::EnrolledInKernel() {
+  absl::StatusOr<std::vector<weft::bpf::capture::EnrolledNetnsEntry>> captured =
+      capture_->ListEnrolled();
+  if (!captured.ok()) return captured.status();
+  std::set<uint64_t> cookies;
+  for (const auto& entry : *captured) cookies.insert(entry.netns_cookie);
+  for (uint64_t cookie : inbound_->AttachedNetns()) cookies.insert(cookie);
+  return cookies;
+}
+
 absl::Status KernelEnrollment::ApplyExclusions(const weft::config::v1::MeshSettings& mesh) {
   std::vector<uint16_t> ports(mesh.excluded_ports().begin(), mesh.excluded_ports().end());
   std::vector<std::string> cidrs(mesh.excluded_cidrs().begin(), mesh.excluded_cidrs().end());

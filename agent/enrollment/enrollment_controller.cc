@@ -1,5 +1,6 @@
 #include "agent/enrollment/enrollment_controller.h"
 
+#include "absl/strings/str_cat.h"
 #include "common/log/logger.h"
 
 namespace weft::agent {
@@ -72,6 +73,21 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
     return result;
   }
 
+  if (!inherited_read_) {
+    absl::StatusOr<std::set<uint64_t>> kernel = backend_->EnrolledInKernel();
+    if (kernel.ok()) {
+      inherited_ = *std::move(kernel);
+      inherited_read_ = true;
+      if (!inherited_.empty()) {
+        log::Info("adopting enrollment a previous agent left in the kernel",
+                  {{"netns", inherited_.size()}});
+      }
+    } else {
+      log::Warn("cannot read enrolled netns from the kernel; will retry",
+                {{"error", kernel.status()}});
+    }
+  }
+
   std::map<std::string, EnrolledPod> current;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -102,10 +118,14 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
       if (enrolled_.count(uid)) continue;
     }
     const PodNetns* ns = FindNetns(*namespaces, workload);
-    if (ns == nullptr || !OutboundReady(*ns, options_.outbound_port)) {
+    // A pod the previous agent had enrolled stays enrolled (its ztunnel may be
+    // restarting too); the listener condition is only for first enrollment.
+    bool inherited = ns != nullptr && inherited_.count(ns->cookie) > 0;
+    if (ns == nullptr || (!inherited && !OutboundReady(*ns, options_.outbound_port))) {
       ++result.waiting;
       continue;
     }
+    inherited_.erase(ns->cookie);
     EnrolledPod pod;
     pod.workload = workload;
     pod.netns_cookie = ns->cookie;
@@ -131,6 +151,23 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
     std::lock_guard<std::mutex> lock(mu_);
     enrolled_.emplace(uid, std::move(pod));
     ++result.enrolled;
+  }
+  // Whatever the previous agent enrolled that is not adopted by now belongs to no
+  // planned pod (or its pod is gone): release it.
+  for (auto it = inherited_.begin(); inherited_read_ && it != inherited_.end();) {
+    EnrolledPod stale;
+    stale.netns_cookie = *it;
+    stale.workload.uid = absl::StrCat("(netns ", *it, ")");
+    if (absl::Status s = backend_->Unenroll(stale); !s.ok()) {
+      log::Warn("releasing a stale enrollment failed; will retry",
+                {{"netns_cookie", *it}, {"error", s}});
+      if (failures_) failures_->Increment();
+      ++it;
+      continue;
+    }
+    log::Info("stale enrollment released", {{"netns_cookie", *it}});
+    ++result.unenrolled;
+    it = inherited_.erase(it);
   }
   if (enrolled_gauge_) {
     std::lock_guard<std::mutex> lock(mu_);

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
@@ -38,8 +39,13 @@ struct EnrolledPod {
 class EnrollmentBackend {
  public:
   virtual ~EnrollmentBackend() = default;
+  // Both idempotent. Unenroll may get a pod that carries only its netns cookie
+  // (state a previous agent process left in the kernel).
   virtual absl::Status Enroll(const EnrolledPod& pod) = 0;
   virtual absl::Status Unenroll(const EnrolledPod& pod) = 0;
+  // Netns cookies the kernel holds as enrolled right now — after an agent restart,
+  // what the previous process enrolled (pinned maps survive it).
+  virtual absl::StatusOr<std::set<uint64_t>> EnrolledInKernel() { return std::set<uint64_t>{}; }
 };
 
 // Where pod network namespaces come from (PodNetnsDiscovery; a fake in tests).
@@ -107,6 +113,10 @@ class EnrollmentController {
 
   mutable std::mutex mu_;  // guards enrolled_ and used_ids_ (readers: admin, weftctl)
   std::map<std::string, EnrolledPod> enrolled_;
+  // Cookies a previous agent left enrolled, not yet adopted or released; read once,
+  // at the first reconciliation.
+  std::set<uint64_t> inherited_;
+  bool inherited_read_ = false;
   std::vector<bool> used_ids_;
   std::mutex reconcile_mu_;  // one reconciliation at a time
 

@@ -1,6 +1,8 @@
 // The controller turns plans and discovered namespaces into enroll/unenroll calls.
 #include "agent/enrollment/enrollment_controller.h"
 
+#include <set>
+
 #include "common/config/config_loader.h"
 #include "gtest/gtest.h"
 
@@ -40,6 +42,11 @@ class RecordingBackend : public EnrollmentBackend {
     enrolled.erase(pod.netns_cookie);
     events.push_back("-" + pod.workload.uid);
     return absl::OkStatus();
+  }
+  absl::StatusOr<std::set<uint64_t>> EnrolledInKernel() override {
+    std::set<uint64_t> cookies;
+    for (const auto& [cookie, id] : enrolled) cookies.insert(cookie);
+    return cookies;
   }
   std::map<uint64_t, uint32_t> enrolled;  // cookie -> workload id
   std::vector<std::string> events;
@@ -103,6 +110,22 @@ TEST_F(EnrollmentControllerTest, WaitsForTheOutboundListenerThenStaysEnrolled) {
   r = controller_->Reconcile(Cluster(true));
   EXPECT_EQ(r.unenrolled, 0);
   EXPECT_EQ(backend_.enrolled.size(), 1u);
+}
+
+TEST_F(EnrollmentControllerTest, AfterARestartAdoptsWhatTheKernelHoldsAndReleasesTheRest) {
+  // The previous agent enrolled pod a (cookie 1000) and a pod since deleted (9000).
+  backend_.enrolled = {{1000, 0}, {9000, 1}};
+  netns_->Add(1, "10.0.0.1", /*outbound_listener=*/false);  // ztunnel restarting too
+  ReconcileResult r = controller_->Reconcile(Cluster(true));
+  EXPECT_EQ(r.enrolled, 1) << "an inherited pod must not wait for the listener";
+  EXPECT_EQ(r.unenrolled, 1);
+  EXPECT_EQ(backend_.enrolled.count(1000), 1u);
+  EXPECT_EQ(backend_.enrolled.count(9000), 0u) << "stale kernel state kept";
+  ASSERT_EQ(controller_->Enrolled().size(), 1u);
+  // Adoption happens once: a later unplanned pod still waits for its listener.
+  netns_->Add(2, "10.0.0.2", /*outbound_listener=*/false);
+  r = controller_->Reconcile(Cluster(true));
+  EXPECT_EQ(r.enrolled, 0);
 }
 
 TEST_F(EnrollmentControllerTest, UnenrollsOnLabelRemovalAndOptOut) {
