@@ -15,14 +15,11 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/host/netns.h"
 #include "common/log/logger.h"
 
-#ifndef SO_NETNS_COOKIE
-#define SO_NETNS_COOKIE 71
-#endif
 
 namespace weft::agent {
 namespace {
@@ -47,14 +44,9 @@ uint64_t NetnsInodeOfPid(const std::string& pid) {
 // Runs inside the target netns (the calling thread only).
 absl::StatusOr<PodNetns> InspectCurrentNetns() {
   PodNetns out;
-  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (sock < 0) return Errno("socket in pod netns");
-  uint64_t cookie = 0;
-  socklen_t len = sizeof(cookie);
-  int rc = getsockopt(sock, SOL_SOCKET, SO_NETNS_COOKIE, &cookie, &len);
-  close(sock);
-  if (rc != 0) return Errno("getsockopt(SO_NETNS_COOKIE)");
-  out.cookie = cookie;
+  absl::StatusOr<uint64_t> cookie = host::CurrentNetnsCookie();
+  if (!cookie.ok()) return cookie.status();
+  out.cookie = *cookie;
   struct ifaddrs* addrs = nullptr;
   if (getifaddrs(&addrs) != 0) return Errno("getifaddrs in pod netns");
   for (struct ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
@@ -102,17 +94,9 @@ std::vector<uint16_t> LoopbackListeners(const std::string& pid) {
 }
 
 absl::StatusOr<PodNetns> InspectNetns(int netns_fd) {
-  // setns() moves only the calling thread; a throwaway thread keeps every other
-  // thread of the agent in its own netns.
   absl::StatusOr<PodNetns> result = absl::InternalError("not run");
-  std::thread inspector([&] {
-    if (setns(netns_fd, CLONE_NEWNET) != 0) {
-      result = Errno("setns into pod netns");
-      return;
-    }
-    result = InspectCurrentNetns();
-  });
-  inspector.join();
+  absl::Status entered = host::RunInNetns(netns_fd, [&] { result = InspectCurrentNetns(); });
+  if (!entered.ok()) return entered;
   return result;
 }
 

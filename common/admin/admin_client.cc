@@ -9,11 +9,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/event/socket_address.h"
+#include "common/host/netns.h"
 
 namespace weft::admin {
 namespace {
@@ -49,18 +49,14 @@ absl::StatusOr<int> Connect(const event::SocketAddress& address, const std::stri
   if (netns_path.empty()) {
     connect_here();
   } else {
-    std::thread in_netns([&] {
-      int ns = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-      if (ns < 0 || setns(ns, CLONE_NEWNET) != 0) {
-        int err = errno;
-        if (ns >= 0) close(ns);
-        result = Failure(text, absl::StrCat("entering netns ", netns_path), err);
-        return;
-      }
-      close(ns);
-      connect_here();
-    });
-    in_netns.join();
+    int ns = open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) return Failure(text, absl::StrCat("opening netns ", netns_path), errno);
+    absl::Status entered = host::RunInNetns(ns, connect_here);
+    close(ns);
+    if (!entered.ok()) {
+      return absl::UnavailableError(absl::StrCat("admin ", text, ": entering netns ", netns_path,
+                                                 ": ", std::string(entered.message())));
+    }
   }
   if (!result.ok()) return result;
   pollfd p = {*result, POLLOUT, 0};
