@@ -11,7 +11,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "agent/bpf/inbound/bpffs_pins.h"
-#include "agent/bpf/inbound/netns_cookie.h"
+#include "common/host/netns.h"
 #include "common/log/logger.h"
 #include "inbound.skel.h"
 
@@ -116,7 +116,7 @@ absl::Status InboundSteering::AdoptPinnedLinks() {
 }
 
 absl::StatusOr<uint64_t> InboundSteering::Attach(int netns_fd, InboundMode mode) {
-  absl::StatusOr<uint64_t> cookie = NetnsCookie(netns_fd);
+  absl::StatusOr<uint64_t> cookie = host::NetnsCookieOf(netns_fd);
   if (!cookie.ok()) return cookie.status();
   if (absl::Status s = SetMode(*cookie, mode); !s.ok()) return s;
 

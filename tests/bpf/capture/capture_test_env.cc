@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "agent/bpf/capture/netns_cookie.h"
+#include "common/host/netns.h"
 #include "common/host/mount_table.h"
 
 namespace weft::capture_test {
@@ -159,7 +159,7 @@ absl::StatusOr<std::unique_ptr<TestNetns>> TestNetns::Create(const std::string& 
   }
   ns->fd_ = open(("/run/netns/" + n).c_str(), O_RDONLY | O_CLOEXEC);
   if (ns->fd_ < 0) return ErrnoError("open /run/netns/" + n);
-  absl::StatusOr<uint64_t> cookie = weft::bpf::capture::NetnsCookieOf(ns->fd_);
+  absl::StatusOr<uint64_t> cookie = weft::host::NetnsCookieOf(ns->fd_);
   if (!cookie.ok()) return cookie.status();
   ns->cookie_ = *cookie;
   return ns;

@@ -11,7 +11,7 @@
 
 #include "agent/bpf/inbound/bpffs_pins.h"
 #include "agent/bpf/inbound/inbound_steering.h"
-#include "agent/bpf/inbound/netns_cookie.h"
+#include "common/host/netns.h"
 #include "gtest/gtest.h"
 #include "tests/bpf/inbound/test_netns.h"
 

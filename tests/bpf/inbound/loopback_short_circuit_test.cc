@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "agent/bpf/inbound/netns_cookie.h"
+#include "common/host/netns.h"
 #include "common/host/mount_table.h"
 #include "gtest/gtest.h"
 #include "tests/bpf/inbound/test_netns.h"
@@ -105,7 +105,7 @@ class LoopbackShortCircuitTest : public ::testing::Test {
     auto ns = TestNetns::Create("sc");
     ASSERT_TRUE(ns.ok()) << ns.status();
     ns_ = std::move(*ns);
-    auto cookie = NetnsCookie(ns_->fd());
+    auto cookie = host::NetnsCookieOf(ns_->fd());
     ASSERT_TRUE(cookie.ok()) << cookie.status();
     cookie_ = *cookie;
 
