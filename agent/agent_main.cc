@@ -169,7 +169,7 @@ int Run(const AgentOptions& options) {
             google::protobuf::util::JsonPrintOptions print;
             print.preserve_proto_field_names = true;
             (void)google::protobuf::util::MessageToJsonString(
-                DumpWorkloads(options.node, enrollment, store), &json, print);
+                DumpWorkloads(options.node, enrollment, store, (*kernel_policy)->PolicyNames()), &json, print);
             return admin::HttpResponse::Json(json);
           });
       !s.ok()) {

@@ -101,3 +101,12 @@ std::string KernelPolicy::PolicyName(uint32_t policy_id) const {
 }
 
 }  // namespace weft::agent
+
+namespace weft::agent {
+
+std::vector<std::string> KernelPolicy::PolicyNames() const {
+  std::lock_guard<std::mutex> lock(names_mu_);
+  return policy_names_;
+}
+
+}  // namespace weft::agent

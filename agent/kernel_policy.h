@@ -36,6 +36,8 @@ class KernelPolicy {
 
   // "namespace/name" of a compiled policy id (1-based), "" if unknown.
   std::string PolicyName(uint32_t policy_id) const;
+  // All of them, in id order.
+  std::vector<std::string> PolicyNames() const;
 
  private:
   KernelPolicy(weft::bpf::capture::CaptureProgram* capture,

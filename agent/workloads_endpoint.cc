@@ -12,7 +12,8 @@ std::string SpiffeId(const std::string& trust_domain, const std::string& ns,
 
 weft::admin::v1::WorkloadsDump DumpWorkloads(const std::string& node,
                                              const EnrollmentController& controller,
-                                             const config::SnapshotStore& store) {
+                                             const config::SnapshotStore& store,
+                                             const std::vector<std::string>& kernel_policies) {
   weft::admin::v1::WorkloadsDump dump;
   dump.set_node(node);
   auto snapshot = store.Current();
@@ -34,6 +35,7 @@ weft::admin::v1::WorkloadsDump DumpWorkloads(const std::string& node,
     info->set_workload_id(pod.workload_id);
     info->set_mode(std::string(InboundModeName(w.mode)));
   }
+  for (const std::string& policy : kernel_policies) dump.add_kernel_policies(policy);
   return dump;
 }
 

@@ -12,7 +12,8 @@ namespace weft::agent {
 
 weft::admin::v1::WorkloadsDump DumpWorkloads(const std::string& node,
                                              const EnrollmentController& controller,
-                                             const config::SnapshotStore& store);
+                                             const config::SnapshotStore& store,
+                                             const std::vector<std::string>& kernel_policies);
 
 // spiffe://<trust-domain>/ns/<namespace>/sa/<service-account>
 std::string SpiffeId(const std::string& trust_domain, const std::string& ns,

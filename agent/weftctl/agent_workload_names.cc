@@ -35,6 +35,9 @@ absl::StatusOr<WorkloadNames> FetchWorkloadNames(const AgentInstance& instance) 
     names.by_id[w.workload_id()] = name;
     names.by_cookie[w.netns_cookie()] = name;
   }
+  for (int i = 0; i < dump.kernel_policies_size(); ++i) {
+    names.policies[static_cast<uint32_t>(i + 1)] = dump.kernel_policies(i);
+  }
   return names;
 }
 

@@ -16,6 +16,7 @@ struct WorkloadNames {
   std::string node;                           // as the agent reports it
   std::map<uint32_t, std::string> by_id;      // workload id -> "namespace/name"
   std::map<uint64_t, std::string> by_cookie;  // netns cookie -> "namespace/name"
+  std::map<uint32_t, std::string> policies;   // in-kernel policy id -> "namespace/name"
 };
 
 // Unavailable when the instance has no known admin address or the agent does not

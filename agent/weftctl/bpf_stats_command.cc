@@ -112,6 +112,12 @@ std::string WorkloadName(const InstanceStats& stats, uint32_t id) {
   return it == stats.names->by_id.end() ? "(not enrolled)" : it->second;
 }
 
+std::string PolicyName(const InstanceStats& stats, uint32_t policy_id) {
+  if (!stats.names) return "";
+  auto it = stats.names->policies.find(policy_id);
+  return it == stats.names->policies.end() ? "(unknown)" : it->second;
+}
+
 std::string NetnsName(const InstanceStats& stats, uint64_t cookie) {
   if (!stats.names) return "";
   auto it = stats.names->by_cookie.find(cookie);
@@ -158,10 +164,11 @@ void PrintStatsTable(const std::vector<InstanceStats>& all) {
       std::cout << "    none\n";
     } else {
       std::vector<std::vector<std::string>> denial_rows = {
-          {"WORKLOAD", "NAME", "POLICY ID", "DENIED"}};
+          {"WORKLOAD", "NAME", "POLICY ID", "POLICY", "DENIED"}};
       for (const DenialRow& d : s.denials) {
         denial_rows.push_back({absl::StrCat(d.workload_id), WorkloadName(s, d.workload_id),
-                               absl::StrCat(d.policy_id), absl::StrCat(d.denied)});
+                               absl::StrCat(d.policy_id), PolicyName(s, d.policy_id),
+                               absl::StrCat(d.denied)});
       }
       PrintTable(std::cout, denial_rows, "    ");
     }
@@ -221,7 +228,9 @@ std::string InstanceJson(const InstanceStats& s) {
   for (const DenialRow& d : s.denials) {
     items.push_back(absl::StrCat("{\"workload_id\":", d.workload_id,
                                  ",\"name\":", NameJson(WorkloadName(s, d.workload_id)),
-                                 ",\"policy_id\":", d.policy_id, ",\"denied\":", d.denied, "}"));
+                                 ",\"policy_id\":", d.policy_id,
+                                 ",\"policy\":", NameJson(PolicyName(s, d.policy_id)),
+                                 ",\"denied\":", d.denied, "}"));
   }
   absl::StrAppend(&out, ",\"policy_denials\":[", absl::StrJoin(items, ","), "]");
   items.clear();
