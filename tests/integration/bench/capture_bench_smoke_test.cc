@@ -24,14 +24,22 @@ using google::protobuf::Struct;
 using google::protobuf::Value;
 
 const std::set<std::pair<std::string, std::string>> kRows = {
-    {"connect4_cost", "captured"},       {"connect4_cost", "excluded"},
-    {"connect4_cost", "loopback"},       {"connect4_cost", "unenrolled"},
-    {"conn_rate", "captured"},           {"conn_rate", "hooks_pass"},
-    {"conn_rate", "no_weft"},            {"conn_rate_ratio", "captured/no_weft"},
-    {"conn_rate_ratio", "captured/hooks"}, {"loopback_bulk", "sc_on"},
-    {"loopback_bulk", "sc_off"},         {"rr_1B_latency_p50", "sc_on"},
-    {"rr_1B_latency_p50", "sc_off"},     {"rr_1B_latency_p99", "sc_on"},
-    {"rr_1B_latency_p99", "sc_off"},     {"loopback_bulk_ratio", "on/off"},
+    {"connect4_cost", "captured"},
+    {"connect4_cost", "excluded"},
+    {"connect4_cost", "loopback"},
+    {"connect4_cost", "unenrolled"},
+    {"conn_rate", "captured"},
+    {"conn_rate", "hooks_pass"},
+    {"conn_rate", "no_weft"},
+    {"conn_rate_ratio", "captured/no_weft"},
+    {"conn_rate_ratio", "captured/hooks"},
+    {"loopback_bulk", "sc_on"},
+    {"loopback_bulk", "sc_off"},
+    {"rr_1B_latency_p50", "sc_on"},
+    {"rr_1B_latency_p50", "sc_off"},
+    {"rr_1B_latency_p99", "sc_on"},
+    {"rr_1B_latency_p99", "sc_off"},
+    {"loopback_bulk_ratio", "on/off"},
     {"rr_1B_p50_ratio", "on/off"},
 };
 
@@ -65,7 +73,8 @@ TEST(CaptureBenchSmokeTest, QuickRunWritesEveryRowMeasured) {
   EXPECT_FALSE(machine.at("kernel").string_value().empty());
   EXPECT_FALSE(machine.at("cpu_model").string_value().empty());
   EXPECT_FALSE(f.at("date_utc").string_value().empty());
-  const double repetitions = f.at("config").struct_value().fields().at("repetitions").number_value();
+  const double repetitions =
+      f.at("config").struct_value().fields().at("repetitions").number_value();
   EXPECT_GE(repetitions, 5);
 
   std::set<std::pair<std::string, std::string>> seen;

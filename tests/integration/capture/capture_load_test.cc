@@ -164,57 +164,6 @@ TEST_F(CaptureLoadTest, HundredThousandShortConnectionsLeaveOrigDstAtBaseline) {
   EXPECT_EQ(OrigDstSizeSettled(0), 0u);
 }
 
-TEST_F(CaptureLoadTest, ReportsConnect4CostAndConnectionRateRatio) {
-  // 4 alternating rounds of 5,000: the machine is shared, so the best round of
-  // each kind is compared rather than a single run that a neighbour may slow down.
-  constexpr int kRounds = 4;
-  constexpr int kPerRound = 5000;
-  // Stats are collected while this fd is open, and only then.
-  int stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-  ASSERT_GE(stats_fd, 0) << "BPF_ENABLE_STATS: " << strerror(errno);
-  uint64_t connect4_ns = 0, connect4_runs = 0, passed_ns = 0, passed_runs = 0;
-  double best_captured = 0, best_direct = 0;
-  for (int round = 0; round < kRounds; ++round) {
-    auto before = RunStats(BPF_CGROUP_INET4_CONNECT);
-    auto captured =
-        RunInPod(*cgroup_, *netns_, [] { return ShortConnections("10.99.0.7", 20000, kPerRound); });
-    auto after = RunStats(BPF_CGROUP_INET4_CONNECT);
-    connect4_ns += after.first - before.first;
-    connect4_runs += after.second - before.second;
-    // The same cycle to the same listener, dialled directly: loopback passes, so
-    // the only difference is capture (rewrite, storage, orig_dst, getsockopt answer).
-    auto direct = RunInPod(*cgroup_, *netns_, [] {
-      return ShortConnections("127.0.0.1", kOutboundPort, kPerRound, /*vary_port=*/false);
-    });
-    auto after_direct = RunStats(BPF_CGROUP_INET4_CONNECT);
-    passed_ns += after_direct.first - after.first;
-    passed_runs += after_direct.second - after.second;
-    ASSERT_TRUE(captured.ok()) << captured.status();
-    ASSERT_TRUE(direct.ok()) << direct.status();
-    auto [cap_failures, cap_seconds] = ParseResult(*captured);
-    auto [dir_failures, dir_seconds] = ParseResult(*direct);
-    EXPECT_EQ(cap_failures, 0);
-    EXPECT_EQ(dir_failures, 0);
-    best_captured = std::max(best_captured, kPerRound / cap_seconds);
-    best_direct = std::max(best_direct, kPerRound / dir_seconds);
-  }
-  auto sockops = RunStats(BPF_CGROUP_SOCK_OPS);
-  close(stats_fd);
-  // Counted over the capturing rounds only.
-  EXPECT_EQ(connect4_runs, static_cast<uint64_t>(kRounds * kPerRound));
-  printf("[ figure ] connect4 (capturing): %.0f ns per call over %llu calls (BPF run-time stats)\n",
-         connect4_runs ? static_cast<double>(connect4_ns) / connect4_runs : 0.0,
-         static_cast<unsigned long long>(connect4_runs));
-  printf("[ figure ] connect4 (passing loopback): %.0f ns per call over %llu calls\n",
-         passed_runs ? static_cast<double>(passed_ns) / passed_runs : 0.0,
-         static_cast<unsigned long long>(passed_runs));
-  printf("[ figure ] sockops: %.0f ns per call over %llu calls\n",
-         sockops.second ? static_cast<double>(sockops.first) / sockops.second : 0.0,
-         static_cast<unsigned long long>(sockops.second));
-  printf("[ figure ] connection rate, best of %d: captured %.0f/s, direct %.0f/s, ratio %.2f\n",
-         kRounds, best_captured, best_direct, best_captured / best_direct);
-}
-
 TEST_F(CaptureLoadTest, ThreeRestartsUnderLoadDropNothingAndDuplicateNothing) {
   constexpr int kHeld = 200;
   // The pod: opens kHeld captured connections, then keeps opening short ones every

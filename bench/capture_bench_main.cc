@@ -1,0 +1,175 @@
+// capture_bench: what the eBPF capture path costs, measured in one invocation on the
+// machine it runs on. See bench/README.md for what each row means.
+//
+//   capture_bench [--quick] [--out FILE] [--repetitions N]
+//
+// Exit status: 0 all rows measured, 1 some row failed (results still written),
+// 2 setup or usage error, 130 interrupted (partial results written).
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "bench/capture_bench_env.h"
+#include "bench/capture_scenarios.h"
+#include "bench/machine_facts.h"
+#include "bench/result_table.h"
+#include "bench/stop_signal.h"
+
+namespace weft::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Flags {
+  bool quick = false;
+  std::string out = "bench-results/capture.json";
+  int repetitions = 5;
+};
+
+void Usage() {
+  fprintf(stderr,
+          "usage: capture_bench [--quick] [--out FILE] [--repetitions N]\n"
+          "  --quick          fewer connects and shorter transfers (< 15 s)\n"
+          "  --out FILE       JSON results (default bench-results/capture.json)\n"
+          "  --repetitions N  measured rounds after the warm-up (default 5)\n");
+}
+
+bool ParseFlags(int argc, char** argv, Flags* flags) {
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg == "--quick") {
+      flags->quick = true;
+    } else if (arg == "--out" && i + 1 < argc) {
+      flags->out = argv[++i];
+    } else if (arg == "--repetitions" && i + 1 < argc) {
+      if (!absl::SimpleAtoi(argv[++i], &flags->repetitions) || flags->repetitions < 1) {
+        return false;
+      }
+    } else {
+      return false;
+    }
+  }
+  return true;
+}
+
+CaptureBenchConfig ConfigFor(const Flags& flags) {
+  CaptureBenchConfig c;
+  c.repetitions = flags.repetitions;
+  if (flags.quick) {
+    c.cost_connects = 500;
+    c.rate_connects = 1000;
+    c.pair.bulk_seconds = 0.15;
+    c.pair.rr_seconds = 0.15;
+    c.pair.max_round_trips = 5000;
+  }
+  return c;
+}
+
+// mkdir -p of the directory part of `path`.
+void MakeParentDirs(const std::string& path) {
+  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
+    mkdir(path.substr(0, pos).c_str(), 0755);
+  }
+}
+
+bool WriteFile(const std::string& path, const std::string& text) {
+  MakeParentDirs(path);
+  FILE* f = fopen(path.c_str(), "w");
+  if (f == nullptr) return false;
+  bool ok = fwrite(text.data(), 1, text.size(), f) == text.size();
+  return fclose(f) == 0 && ok;
+}
+
+int Run(const Flags& flags) {
+  const auto start = Clock::now();
+  // Past this no new round starts; rows left short are marked, not dropped.
+  const double budget_s = flags.quick ? 13 : 50;
+  const CaptureBenchConfig config = ConfigFor(flags);
+  const MachineFacts machine = CollectMachineFacts();
+  ResultTable table;
+
+  auto env = CaptureBenchEnv::Create();
+  if (!env.ok()) {
+    fprintf(stderr, "capture_bench: setup: %s\n", env.status().ToString().c_str());
+    return 2;
+  }
+  CaptureScenarios scenarios(**env, config, table);
+  if (absl::Status s = scenarios.Prepare(); !s.ok()) {
+    fprintf(stderr, "capture_bench: setup: %s\n", s.ToString().c_str());
+    return 2;
+  }
+  fprintf(stderr, "capture_bench: %d warm-up + %d rounds on %d cores, %s\n", config.warmup_rounds,
+          config.repetitions, machine.cores, machine.kernel.c_str());
+  std::string stopped_why;
+  for (int round = -config.warmup_rounds; round < config.repetitions; ++round) {
+    const double elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+    if (StopRequested()) {
+      stopped_why = "interrupted";
+      break;
+    }
+    if (elapsed > budget_s) {
+      stopped_why = "time budget reached";
+      break;
+    }
+    const bool record = round >= 0;
+    const int rep = record ? round : 0;
+    scenarios.RunConnect4CostRound(rep, record);
+    scenarios.RunConnectionRateRound(rep, record);
+    scenarios.RunShortCircuitRound(rep, record);
+    fprintf(stderr, "capture_bench: %s %d done (%.1f s)\n", record ? "round" : "warm-up",
+            record ? round + 1 : round + config.warmup_rounds + 1,
+            std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  table.MarkShortRows(static_cast<size_t>(config.repetitions),
+                      stopped_why.empty() ? "repetitions failed" : stopped_why);
+  env->reset();  // netns, cgroups and pins are gone before we report
+
+  const double wall = std::chrono::duration<double>(Clock::now() - start).count();
+  const bool interrupted = StopRequested();
+  printf("capture_bench  %s  %d cores  kernel %s  %s  (%s, %.1f s)\n", machine.date_utc.c_str(),
+         machine.cores, machine.kernel.c_str(), machine.cpu_model.c_str(),
+         flags.quick ? "quick" : "default", wall);
+  printf("%s", table.FormatText().c_str());
+  const std::vector<std::pair<std::string, double>> cfg = {
+      {"quick", flags.quick ? 1 : 0},
+      {"warmup_rounds", config.warmup_rounds},
+      {"repetitions", config.repetitions},
+      {"cost_connects_per_mode", config.cost_connects},
+      {"rate_connects_per_mode", config.rate_connects},
+      {"bulk_seconds", config.pair.bulk_seconds},
+      {"rr_seconds", config.pair.rr_seconds},
+      {"rr_max_round_trips", config.pair.max_round_trips},
+  };
+  if (!WriteFile(flags.out, table.FormatJson("capture_bench", machine, cfg, wall, interrupted))) {
+    fprintf(stderr, "capture_bench: writing %s: %s\n", flags.out.c_str(), strerror(errno));
+    return 2;
+  }
+  printf("results: %s\n", flags.out.c_str());
+  if (interrupted) return 130;
+  return table.AnyFailed() ? 1 : 0;
+}
+
+}  // namespace
+}  // namespace weft::bench
+
+int main(int argc, char** argv) {
+  weft::bench::Flags flags;
+  if (!weft::bench::ParseFlags(argc, argv, &flags)) {
+    weft::bench::Usage();
+    return 2;
+  }
+  if (geteuid() != 0) {
+    fprintf(stderr, "capture_bench: needs root (netns, cgroups, BPF)\n");
+    return 2;
+  }
+  weft::bench::InstallStopHandlers();
+  return weft::bench::Run(flags);
+}
