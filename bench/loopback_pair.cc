@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -90,7 +91,20 @@ std::string Bulk(int from, int to, double seconds, double* mib_per_s) {
   uint64_t received = 0;
   bool intact = true;
   std::string error;
+  const auto deadline = start + std::chrono::duration<double>(seconds + 5.0);
   while (received < total_sent.load()) {
+    // Wait in short slices: once the reader has drained everything, the writer may
+    // still be about to publish its total, and a blocking recv() would then sit out
+    // the whole receive timeout for bytes that are never coming.
+    pollfd p = {to, POLLIN, 0};
+    int ready = poll(&p, 1, 50);
+    if (ready == 0) {
+      if (Clock::now() > deadline) {
+        error = "bulk recv: no data for too long";
+        break;
+      }
+      continue;
+    }
     ssize_t r = recv(to, buf.data(), buf.size(), 0);
     if (r <= 0) {
       error = r == 0 ? "bulk recv: EOF" : Errno("bulk recv");
