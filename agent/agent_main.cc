@@ -60,10 +60,12 @@ int Run(const AgentOptions& options) {
   if (options.uninstall) {
     // Links first (detaching the programs), then every pinned map and directory.
     const std::string pin_dir = NodeEnvironment::PinDir(env_options);
-    for (absl::Status s : {weft::bpf::capture::CaptureProgram::Uninstall(pin_dir),
-                           weft::bpf::InboundSteering::Uninstall(pin_dir),
-                           weft::bpf::LoopbackShortCircuit::Uninstall(pin_dir)}) {
-      if (!s.ok()) return Fail(s);
+    if (absl::Status s = weft::bpf::InboundSteering::Uninstall(pin_dir); !s.ok()) return Fail(s);
+    if (absl::Status s = weft::bpf::LoopbackShortCircuit::Uninstall(pin_dir); !s.ok()) {
+      return Fail(s);
+    }
+    if (absl::Status s = weft::bpf::capture::CaptureProgram::Uninstall(pin_dir); !s.ok()) {
+      return Fail(s);
     }
     if (absl::Status s = NodeEnvironment::Uninstall(env_options); !s.ok()) return Fail(s);
     log::Info("uninstalled", {{"instance", options.instance}});

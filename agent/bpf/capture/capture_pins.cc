@@ -204,7 +204,11 @@ absl::Status DetachPinnedLink(const std::string& links_dir, const std::string& l
 absl::Status RemovePinDir(const std::string& pin_dir) {
   if (absl::Status s = RemovePinsIn(LinksDir(pin_dir), /*detach_links=*/true); !s.ok()) return s;
   if (absl::Status s = RemovePinsIn(MapsDir(pin_dir), /*detach_links=*/false); !s.ok()) return s;
-  if (rmdir(pin_dir.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "rmdir", pin_dir);
+  // The pin directory is shared with the other program families: it goes only once
+  // nothing else is pinned in it.
+  if (rmdir(pin_dir.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY) {
+    return ErrnoError(errno, "rmdir", pin_dir);
+  }
   return absl::OkStatus();
 }
 

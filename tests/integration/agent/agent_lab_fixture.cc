@@ -1,5 +1,7 @@
 #include "tests/integration/agent/agent_lab_fixture.h"
 
+#include <algorithm>
+
 #include <unistd.h>
 
 #include <cstdlib>
@@ -103,5 +105,23 @@ double MetricValue(const std::string& exposition, const std::string& metric,
   }
   return -1;
 }
+
+std::vector<std::string> AttachedPrograms(const std::string& cgroup) {
+  ProcessResult r = weft::lab::testing::RunProcess({"bpftool", "-j", "cgroup", "show", cgroup}, 10);
+  if (r.exit_code != 0) return {"bpftool failed: " + r.err};
+  auto field = [&](const std::string& key, size_t from) {
+    size_t at = r.out.find("\"" + key + "\":\"", from);
+    if (at == std::string::npos) return std::string();
+    at += key.size() + 4;
+    return r.out.substr(at, r.out.find('"', at) - at);
+  };
+  std::vector<std::string> programs;
+  for (size_t at = r.out.find('{'); at != std::string::npos; at = r.out.find('{', at + 1)) {
+    programs.push_back(field("attach_type", at) + "/" + field("name", at));
+  }
+  std::sort(programs.begin(), programs.end());
+  return programs;
+}
+
 
 }  // namespace weft::agent::testing

@@ -56,4 +56,8 @@ class AgentLabTest : public weft::lab::testing::LabTest {
 double MetricValue(const std::string& exposition, const std::string& metric,
                    const std::vector<std::string>& labels);
 
+// "attach_type/name" of each program attached to `cgroup` itself, as bpftool lists them,
+// sorted; {"bpftool failed: ..."} when it fails.
+std::vector<std::string> AttachedPrograms(const std::string& cgroup);
+
 }  // namespace weft::agent::testing

@@ -25,25 +25,6 @@ using weft::lab::testing::WaitUntil;
 constexpr int kHeld = 200;
 constexpr int kKills = 3;
 
-// "attach_type/name" of each program attached to `cgroup` itself, as bpftool lists them,
-// sorted; {"bpftool failed"} when it fails.
-std::vector<std::string> AttachedPrograms(const std::string& cgroup) {
-  ProcessResult r = RunProcess({"bpftool", "-j", "cgroup", "show", cgroup}, 10);
-  if (r.exit_code != 0) return {"bpftool failed: " + r.err};
-  auto field = [&](const std::string& key, size_t from) {
-    size_t at = r.out.find("\"" + key + "\":\"", from);
-    if (at == std::string::npos) return std::string();
-    at += key.size() + 4;
-    return r.out.substr(at, r.out.find('"', at) - at);
-  };
-  std::vector<std::string> programs;
-  for (size_t at = r.out.find('{'); at != std::string::npos; at = r.out.find('{', at + 1)) {
-    programs.push_back(field("attach_type", at) + "/" + field("name", at));
-  }
-  std::sort(programs.begin(), programs.end());
-  return programs;
-}
-
 int32_t AgentPid(const std::string& lab, const std::string& node) {
   const weft::lab::state::v1::LabState state = ReadLabState(lab);
   for (const auto& n : state.nodes()) {
