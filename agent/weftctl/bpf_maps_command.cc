@@ -7,6 +7,7 @@
 #include "agent/weftctl/map_decoders.h"
 #include "agent/weftctl/pinned_maps.h"
 #include "agent/weftctl/text_table.h"
+#include "agent/weftctl/command_flags.h"
 #include "common/cli/flag_set.h"
 #include "common/json/json_string.h"
 
@@ -125,20 +126,8 @@ int RunBpfMaps(const std::vector<std::string>& args) {
   AddInstanceSelectionFlags(flags, &selection);
   flags.Int("limit", &limit, 100, "entries dumped per map (all are counted)");
   flags.String("output", &output, "table", "table or json");
-  auto positional = flags.Parse(args);
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  auto fail = [](const std::string& why) {
-    std::cerr << "weftctl bpf maps: " << why << "\n";
-    return 1;
-  };
-  if (!positional.ok()) return fail(std::string(positional.status().message()));
-  if (!positional->empty()) return fail("unexpected argument \"" + positional->front() + "\"");
-  if (output != "table" && output != "json") {
-    return fail("--output \"" + output + "\": expected table or json");
-  }
+  if (auto exit = ParseCommandFlags(flags, args, "bpf maps", output)) return *exit;
+  auto fail = [](const std::string& why) { return CommandFailure("bpf maps", why); };
   if (limit < 0) return fail("--limit must not be negative");
   auto instances = SelectInstances(selection);
   if (!instances.ok()) return fail(std::string(instances.status().message()));

@@ -18,6 +18,7 @@
 #include "bpf/capture.h"
 #include "bpf/inbound.h"
 #include "bpf/shortcircuit.h"
+#include "agent/weftctl/command_flags.h"
 #include "common/cli/flag_set.h"
 #include "common/json/json_string.h"
 
@@ -263,20 +264,8 @@ int RunBpfStats(const std::vector<std::string>& args) {
       "counters, from the pinned maps.");
   AddInstanceSelectionFlags(flags, &selection);
   flags.String("output", &output, "table", "table or json");
-  auto positional = flags.Parse(args);
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  auto fail = [](const std::string& why) {
-    std::cerr << "weftctl bpf stats: " << why << "\n";
-    return 1;
-  };
-  if (!positional.ok()) return fail(std::string(positional.status().message()));
-  if (!positional->empty()) return fail("unexpected argument \"" + positional->front() + "\"");
-  if (output != "table" && output != "json") {
-    return fail("--output \"" + output + "\": expected table or json");
-  }
+  if (auto exit = ParseCommandFlags(flags, args, "bpf stats", output)) return *exit;
+  auto fail = [](const std::string& why) { return CommandFailure("bpf stats", why); };
   auto instances = SelectInstances(selection);
   if (!instances.ok()) return fail(std::string(instances.status().message()));
   const ReadOptions read = {

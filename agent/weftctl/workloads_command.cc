@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "agent/lab/state_store.h"
 #include "common/admin/admin_client.h"
+#include "agent/weftctl/command_flags.h"
 #include "common/cli/flag_set.h"
 #include "google/protobuf/util/json_util.h"
 #include "weft/admin/v1/agent_debug.pb.h"
@@ -74,20 +75,8 @@ int RunWorkloads(const std::vector<std::string>& args) {
   flags.String("netns", &netns, "", "network namespace (path) the admin address lives in");
   flags.String("lab", &lab, "", "ask every node agent of this local lab instead");
   flags.String("output", &output, "table", "table or json");
-  auto positional = flags.Parse(args);
-  if (flags.help_requested()) {
-    std::cout << flags.Usage();
-    return 0;
-  }
-  auto fail = [](const std::string& why) {
-    std::cerr << "weftctl workloads: " << why << "\n";
-    return 1;
-  };
-  if (!positional.ok()) return fail(std::string(positional.status().message()));
-  if (!positional->empty()) return fail("unexpected argument \"" + positional->front() + "\"");
-  if (output != "table" && output != "json") {
-    return fail("--output \"" + output + "\": expected table or json");
-  }
+  if (auto exit = ParseCommandFlags(flags, args, "workloads", output)) return *exit;
+  auto fail = [](const std::string& why) { return CommandFailure("workloads", why); };
   std::vector<AgentEndpoint> agents;
   if (lab.empty()) {
     agents.push_back({admin_addr, netns});
