@@ -237,6 +237,9 @@ std::string DocumentFor(const BadCase& c, std::string* path, std::string* messag
   return c.on_base ? std::string(kBase) + c.yaml : std::string(c.yaml);
 }
 
+// Names the case in test output instead of dumping its bytes.
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
 class BadDocumentTest : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(BadDocumentTest, RejectedWithTheFieldPath) {
