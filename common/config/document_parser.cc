@@ -5,6 +5,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <limits>
@@ -38,6 +39,46 @@ std::string KindName(const YAML::Node& node) {
 
 std::string Quote(const std::string& s) { return absl::StrCat("\"", s, "\""); }
 
+// Protobuf strings must be UTF-8; a document that carries other bytes is refused here,
+// where the field is still known, rather than by protobuf's parser without a path.
+bool IsUtf8(const std::string& s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t extra;
+    uint32_t cp;
+    if ((c >> 5) == 0x6) {
+      extra = 1;
+      cp = c & 0x1f;
+    } else if ((c >> 4) == 0xe) {
+      extra = 2;
+      cp = c & 0x0f;
+    } else if ((c >> 3) == 0x1e) {
+      extra = 3;
+      cp = c & 0x07;
+    } else {
+      return false;
+    }
+    if (i + extra >= s.size()) return false;
+    for (size_t k = 1; k <= extra; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    // Overlong forms, surrogates and values past U+10FFFF are not UTF-8.
+    if ((extra == 1 && cp < 0x80) || (extra == 2 && cp < 0x800) || (extra == 3 && cp < 0x10000) ||
+        (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff) {
+      return false;
+    }
+    i += extra + 1;
+  }
+  return true;
+}
+
 // Walks a YAML tree alongside a message descriptor: checks every key and value
 // against the schema (collecting errors with paths and lines) and emits the JSON
 // text that protobuf's JSON parser then turns into the message.
@@ -68,6 +109,10 @@ class SchemaWalker {
         continue;
       }
       const std::string& name = key.Scalar();
+      if (!IsUtf8(name)) {
+        Error(key, path, "expected a field name in UTF-8 text");
+        continue;
+      }
       const FieldDescriptor* field = desc->FindFieldByName(name);
       if (field == nullptr) field = desc->FindFieldByCamelcaseName(name);
       if (field == nullptr) {
@@ -159,6 +204,10 @@ class SchemaWalker {
         Error(kv.first, path, "expected a scalar key, got " + KindName(kv.first));
         continue;
       }
+      if (!IsUtf8(kv.first.Scalar())) {
+        Error(kv.first, path, "expected keys in UTF-8 text");
+        continue;
+      }
       std::string entry_path = absl::StrCat(path, "[", kv.first.Scalar(), "]");
       Record(kv.first, entry_path);
       if (!keys.insert(kv.first.Scalar()).second) {
@@ -194,6 +243,11 @@ class SchemaWalker {
     const std::string& s = value.Scalar();
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_STRING:
+        if (field->type() == FieldDescriptor::TYPE_STRING && !IsUtf8(s)) {
+          Error(value, path, "expected UTF-8 text");
+          json += "\"\"";
+          return;
+        }
         AppendJsonString(json, s);
         return;
       case FieldDescriptor::CPPTYPE_BOOL: {
@@ -218,7 +272,10 @@ class SchemaWalker {
           json += "0";
           return;
         }
-        json += s;
+        // Re-printed canonically: YAML accepts spellings (".5", "1.") JSON does not.
+        char buf[32];
+        std::snprintf(buf, sizeof(buf), "%.17g", d);
+        json += buf;
         return;
       }
       default:
@@ -248,14 +305,17 @@ class SchemaWalker {
     }
     bool negative = !s.empty() && s[0] == '-';
     bool ok = false;
+    std::string canonical;  // leading zeros dropped: "0080" is 80, and JSON wants "80"
     if (negative) {
       int64_t v = 0;
       auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
       ok = ec == std::errc() && end == s.data() + s.size() && v >= lo;
+      canonical = std::to_string(v);
     } else {
       uint64_t v = 0;
       auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
       ok = ec == std::errc() && end == s.data() + s.size() && v <= hi;
+      canonical = std::to_string(v);
     }
     if (!ok) {
       Error(value, path, absl::StrCat("expected ", Expected(field), ", got ", Quote(s)));
@@ -265,9 +325,9 @@ class SchemaWalker {
     // 64-bit integers travel as strings in the JSON mapping.
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_INT64 ||
         field->cpp_type() == FieldDescriptor::CPPTYPE_UINT64) {
-      AppendJsonString(json, s);
+      AppendJsonString(json, canonical);
     } else {
-      json += s;
+      json += canonical;
     }
   }
 
@@ -289,19 +349,29 @@ class SchemaWalker {
     AppendJsonString(json, s);
   }
 
+  // "<seconds>[.<1-9 digits>]s", seconds at most 315576000000 (the protobuf limit).
+  static bool IsDuration(const std::string& s) {
+    if (s.size() < 2 || s.back() != 's') return false;
+    std::string_view number(s.data(), s.size() - 1);
+    size_t dot = number.find('.');
+    std::string_view whole = number.substr(0, dot);
+    if (whole.empty() || whole.size() > 12) return false;
+    for (char c : whole) {
+      if (c < '0' || c > '9') return false;
+    }
+    if (std::stoull(std::string(whole)) > 315576000000ULL) return false;
+    if (dot == std::string_view::npos) return true;
+    std::string_view fraction = number.substr(dot + 1);
+    if (fraction.empty() || fraction.size() > 9) return false;
+    for (char c : fraction) {
+      if (c < '0' || c > '9') return false;
+    }
+    return true;
+  }
+
   void Duration(const YAML::Node& value, const std::string& path, std::string& json) {
     std::string s = value.IsScalar() ? value.Scalar() : "";
-    bool ok = s.size() >= 2 && s.back() == 's';
-    if (ok) {
-      std::string_view number(s.data(), s.size() - 1);
-      double d = 0;
-      auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), d);
-      ok = ec == std::errc() && end == number.data() + number.size() && d >= 0 &&
-           d <= 315576000000.0 && number.find_first_of("eE") == std::string_view::npos;
-      size_t dot = number.find('.');
-      if (ok && dot != std::string_view::npos) ok = number.size() - dot - 1 <= 9;
-    }
-    if (!ok) {
+    if (!IsDuration(s)) {
       Error(value, path,
             absl::StrCat("expected a duration in seconds such as \"1.5s\", got ",
                          value.IsScalar() ? Quote(s) : KindName(value)));
@@ -329,9 +399,36 @@ class SchemaWalker {
 
 }  // namespace
 
+namespace {
+
+// Errors quote what the document said, which may hold newlines or other control
+// bytes; an error line must stay one line whatever the input.
+std::string OneLine(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (unsigned char c : text) {
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 0xf]);
+    } else {
+      out.push_back(static_cast<char>(c));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string FormatFieldError(std::string_view document, const FieldError& error) {
-  std::string out = absl::StrCat(std::string(document), ": ", error.path.empty() ? "(document)" : error.path,
-                                 ": ", error.message);
+  std::string out = absl::StrCat(OneLine(document), ": ",
+                                 error.path.empty() ? "(document)" : OneLine(error.path), ": ",
+                                 OneLine(error.message));
   if (error.line > 0) absl::StrAppend(&out, " (line ", error.line, ")");
   return out;
 }

@@ -283,6 +283,19 @@ TEST(ValidationErrors, CarryLineNumbers) {
   EXPECT_THAT(FormatFieldError("cluster.yaml", loaded.errors[0]), HasSubstr("(line 15)"));
 }
 
+TEST(ValidationErrors, NonUtf8TextIsRefusedWithItsPath) {
+  LoadedConfig loaded = LoadClusterConfig("namespaces: [{name: demo, labels: {app: ab\xff}}]\n");
+  ASSERT_FALSE(loaded.ok());
+  EXPECT_EQ(loaded.errors[0].path, "namespaces[0].labels[app]");
+  EXPECT_EQ(loaded.errors[0].message, "expected UTF-8 text");
+}
+
+TEST(ValidationErrors, RenderOnOneLineWhateverTheDocumentSaid) {
+  FieldError e{"workloads[0].name", "expected a name, got \"a\nb\x01\"", 3};
+  EXPECT_EQ(FormatFieldError("doc.yaml", e),
+            "doc.yaml: workloads[0].name: expected a name, got \"a\\nb\\x01\" (line 3)");
+}
+
 TEST(ValidationErrors, ReportsEveryErrorNotJustTheFirst) {
   LoadedConfig loaded = LoadClusterConfig(
       "namespaces: [{name: demo}]\nworkloads:\n  - {uid: a, name: a, namespace: demo, addresses: "
