@@ -8,18 +8,15 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/errno_status.h"
 
 namespace weft::bench {
 namespace {
 
-absl::Status ErrnoError(const std::string& what) {
-  return absl::Status(absl::ErrnoToStatusCode(errno), absl::StrCat(what, ": ", strerror(errno)));
-}
-
 absl::StatusOr<bpf_prog_info> InfoOf(int fd) {
   bpf_prog_info info{};
   uint32_t len = sizeof(info);
-  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return ErrnoError("bpf_obj_get_info_by_fd");
+  if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) return ErrnoStatus(errno, "bpf_obj_get_info_by_fd");
   return info;
 }
 
@@ -27,7 +24,7 @@ absl::StatusOr<bpf_prog_info> InfoOf(int fd) {
 
 absl::StatusOr<std::unique_ptr<BpfRunTimeStats>> BpfRunTimeStats::Enable() {
   int fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
-  if (fd < 0) return ErrnoError("BPF_ENABLE_STATS(BPF_STATS_RUN_TIME)");
+  if (fd < 0) return ErrnoStatus(errno, "BPF_ENABLE_STATS(BPF_STATS_RUN_TIME)");
   return std::unique_ptr<BpfRunTimeStats>(new BpfRunTimeStats(fd));
 }
 
@@ -39,7 +36,7 @@ absl::StatusOr<std::unique_ptr<CgroupProgram>> CgroupProgram::Find(int cgroup_fd
   std::vector<uint32_t> ids(64);
   uint32_t count = static_cast<uint32_t>(ids.size()), flags = 0;
   if (bpf_prog_query(cgroup_fd, type, 0, &flags, ids.data(), &count) != 0) {
-    return ErrnoError(absl::StrCat("bpf_prog_query(attach type ", type, ")"));
+    return ErrnoStatus(errno, absl::StrCat("bpf_prog_query(attach type ", type, ")"));
   }
   int found = -1;
   std::string found_name;

@@ -15,16 +15,10 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "agent/ca/openssl_error.h"
+#include "common/status/errno_status.h"
 
 namespace weft::ca {
 namespace {
-
-absl::Status ErrnoError(const std::string& what, const std::string& path, int err) {
-  std::string message = absl::StrCat(what, " ", path, ": ", std::strerror(err));
-  if (err == ENOENT) return absl::NotFoundError(message);
-  if (err == EACCES || err == EPERM) return absl::PermissionDeniedError(message);
-  return absl::InternalError(message);
-}
 
 // Never prompt on a terminal for an encrypted key: the agent runs unattended.
 int RefusePassphrase(char*, int, int, void*) { return 0; }
@@ -40,7 +34,7 @@ absl::StatusOr<std::string> ReadAll(int fd, const std::string& path) {
       if (errno == EINTR) continue;
       int err = errno;
       WipeString(contents);
-      return ErrnoError("read", path, err);
+      return ErrnoStatus(err, "read", path);
     }
     if (n == 0) break;
     contents.append(buffer, static_cast<size_t>(n));
@@ -60,7 +54,7 @@ absl::Status WriteAll(int fd, const std::string& contents, const std::string& pa
     ssize_t n = write(fd, contents.data() + written, contents.size() - written);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return ErrnoError("write", path, errno);
+      return ErrnoStatus(errno, "write", path);
     }
     written += static_cast<size_t>(n);
   }
@@ -71,11 +65,11 @@ absl::Status FsyncDirectoryOf(const std::string& path) {
   const std::filesystem::path parent = std::filesystem::path(path).parent_path();
   const std::string dir = parent.empty() ? std::string(".") : parent.string();
   int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open directory", dir, errno);
+  if (fd < 0) return ErrnoStatus(errno, "open directory", dir);
   int rc = fsync(fd);
   int err = errno;
   close(fd);
-  if (rc != 0) return ErrnoError("fsync directory", dir, err);
+  if (rc != 0) return ErrnoStatus(err, "fsync directory", dir);
   return absl::OkStatus();
 }
 
@@ -98,12 +92,12 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
                        absl::string_view(reinterpret_cast<const char*>(random), sizeof(random))));
   // O_EXCL + O_NOFOLLOW: never write through a file or symlink someone else planted.
   int fd = open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return ErrnoError("create", temp, errno);
+  if (fd < 0) return ErrnoStatus(errno, "create", temp);
   absl::Status status = WriteAll(fd, contents, temp);
-  if (status.ok() && fsync(fd) != 0) status = ErrnoError("fsync", temp, errno);
-  if (close(fd) != 0 && status.ok()) status = ErrnoError("close", temp, errno);
+  if (status.ok() && fsync(fd) != 0) status = ErrnoStatus(errno, "fsync", temp);
+  if (close(fd) != 0 && status.ok()) status = ErrnoStatus(errno, "close", temp);
   if (status.ok() && rename(temp.c_str(), path.c_str()) != 0) {
-    status = ErrnoError(absl::StrCat("rename ", temp, " to"), path, errno);
+    status = ErrnoStatus(errno, absl::StrCat("rename ", temp, " to"), path);
   }
   if (!status.ok()) {
     unlink(temp.c_str());
@@ -114,12 +108,12 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
 
 absl::StatusOr<EvpPkeyPtr> ReadPrivateKeyFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open root key", path, errno);
+  if (fd < 0) return ErrnoStatus(errno, "open root key", path);
   struct stat st;
   if (fstat(fd, &st) != 0) {
     int err = errno;
     close(fd);
-    return ErrnoError("stat root key", path, err);
+    return ErrnoStatus(err, "stat root key", path);
   }
   if (!S_ISREG(st.st_mode)) {
     close(fd);
@@ -155,7 +149,7 @@ absl::StatusOr<EvpPkeyPtr> ReadPrivateKeyFile(const std::string& path) {
 
 absl::StatusOr<X509Ptr> ReadCertificateFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError("open root certificate", path, errno);
+  if (fd < 0) return ErrnoStatus(errno, "open root certificate", path);
   absl::StatusOr<std::string> pem = ReadAll(fd, path);
   close(fd);
   if (!pem.ok()) return pem.status();

@@ -19,14 +19,11 @@
 #include "absl/strings/str_cat.h"
 #include "common/host/netns.h"
 #include "common/log/logger.h"
+#include "common/status/errno_status.h"
 
 
 namespace weft::agent {
 namespace {
-
-absl::Status Errno(const std::string& what) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(errno)));
-}
 
 std::shared_ptr<int> ShareFd(int fd) {
   return std::shared_ptr<int>(new int(fd), [](int* p) {
@@ -48,7 +45,7 @@ absl::StatusOr<PodNetns> InspectCurrentNetns() {
   if (!cookie.ok()) return cookie.status();
   out.cookie = *cookie;
   struct ifaddrs* addrs = nullptr;
-  if (getifaddrs(&addrs) != 0) return Errno("getifaddrs in pod netns");
+  if (getifaddrs(&addrs) != 0) return ErrnoStatus(errno, "getifaddrs in pod netns");
   for (struct ifaddrs* a = addrs; a != nullptr; a = a->ifa_next) {
     if (a->ifa_addr == nullptr || (a->ifa_flags & IFF_LOOPBACK)) continue;
     char text[INET6_ADDRSTRLEN] = {};

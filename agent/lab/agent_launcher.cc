@@ -17,13 +17,10 @@
 #include "agent/lab/address_plan.h"
 #include "agent/lab/network_builder.h"
 #include "common/config/document_parser.h"
+#include "common/status/errno_status.h"
 
 namespace weft::lab {
 namespace {
-
-absl::Status ErrnoError(absl::string_view what, int err) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
-}
 
 // Between fork and exec only async-signal-safe calls: write(2) a fixed message.
 [[noreturn]] void ChildFail(const char* what, int code) {
@@ -54,24 +51,24 @@ absl::StatusOr<ChildFds> OpenChildFds(const weft::lab::state::v1::NodeState& nod
   const std::string netns = NetnsPath(node.netns());
   const std::string procs = node.agent_cgroup() + "/cgroup.procs";
   fds.netns = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fds.netns < 0) return ErrnoError("open " + netns, errno);
+  if (fds.netns < 0) return ErrnoStatus(errno, "open " + netns);
   fds.cgroup_procs = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
   if (fds.cgroup_procs < 0) {
     int err = errno;
     fds.Close();
-    return ErrnoError("open " + procs, err);
+    return ErrnoStatus(err, "open " + procs);
   }
   fds.log = ::open(node.log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fds.log < 0) {
     int err = errno;
     fds.Close();
-    return ErrnoError("open " + node.log_path(), err);
+    return ErrnoStatus(err, "open " + node.log_path());
   }
   fds.dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fds.dev_null < 0) {
     int err = errno;
     fds.Close();
-    return ErrnoError("open /dev/null", err);
+    return ErrnoStatus(err, "open /dev/null");
   }
   return fds;
 }
@@ -85,7 +82,7 @@ absl::StatusOr<std::string> FindAgentBinary() {
   } else {
     char self[4096];
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
-    if (n <= 0) return ErrnoError("readlink /proc/self/exe", errno);
+    if (n <= 0) return ErrnoStatus(errno, "readlink /proc/self/exe");
     std::string exe(self, static_cast<size_t>(n));
     path = exe.substr(0, exe.rfind('/')) + "/weft-agent";
   }
@@ -132,7 +129,7 @@ absl::StatusOr<pid_t> StartAgent(const std::string& binary,
   if (pid < 0) {
     int err = errno;
     fds->Close();
-    return ErrnoError("fork for weft-agent " + node.name(), err);
+    return ErrnoStatus(err, "fork for weft-agent " + node.name());
   }
   if (pid == 0) {
     if (::dup2(fds->dev_null, 0) < 0 || ::dup2(fds->log, 1) < 0 || ::dup2(fds->log, 2) < 0) {

@@ -13,21 +13,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "common/config/document_parser.h"
+#include "common/status/errno_status.h"
 
 namespace weft::lab {
 namespace {
 
-absl::Status ErrnoError(absl::string_view what, int err) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
-}
-
 absl::Status WriteControlFile(const std::string& path, absl::string_view value) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-  if (fd < 0) return ErrnoError(absl::StrCat("open ", path), errno);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path));
   ssize_t n = ::write(fd, value.data(), value.size());
   int err = errno;
   ::close(fd);
-  if (n < 0) return ErrnoError(absl::StrCat("write \"", value, "\" to ", path), err);
+  if (n < 0) return ErrnoStatus(err, absl::StrCat("write \"", value, "\" to ", path));
   return absl::OkStatus();
 }
 
@@ -69,7 +66,7 @@ absl::Status CreateCgroup(const std::string& path) {
     if (pos != path.size() && path[pos] != '/') continue;
     std::string prefix = path.substr(0, pos);
     if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-      return ErrnoError(absl::StrCat("mkdir cgroup ", prefix), errno);
+      return ErrnoStatus(errno, absl::StrCat("mkdir cgroup ", prefix));
     }
   }
   return absl::OkStatus();
@@ -91,7 +88,7 @@ absl::Status SignalCgroupTree(const std::string& path, int signal) {
   if (!pids.ok()) return pids.status();
   for (pid_t pid : *pids) {
     if (::kill(pid, signal) != 0 && errno != ESRCH) {
-      return ErrnoError(absl::StrCat("kill(", pid, ", ", signal, ") in cgroup ", path), errno);
+      return ErrnoStatus(errno, absl::StrCat("kill(", pid, ", ", signal, ") in cgroup ", path));
     }
   }
   return absl::OkStatus();
@@ -128,7 +125,7 @@ absl::Status RemoveCgroupTree(const std::string& path) {
   for (int attempt = 0;; ++attempt) {
     if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
     if (errno != EBUSY || attempt >= 100) {
-      return ErrnoError(absl::StrCat("rmdir cgroup ", path), errno);
+      return ErrnoStatus(errno, absl::StrCat("rmdir cgroup ", path));
     }
     ::usleep(20 * 1000);
   }

@@ -23,6 +23,7 @@
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
 #include "agent/lab/address_plan.h"
+#include "common/status/errno_status.h"
 
 namespace weft::lab {
 namespace {
@@ -129,10 +130,6 @@ namespace {
 
 constexpr char kNetnsDir[] = "/run/netns";
 
-absl::Status ErrnoError(absl::string_view what, int err) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
-}
-
 }  // namespace
 
 std::string NetnsPath(absl::string_view name) { return absl::StrCat(kNetnsDir, "/", name); }
@@ -142,7 +139,7 @@ absl::StatusOr<std::vector<std::string>> ListNetns(absl::string_view prefix) {
   DIR* dir = ::opendir(kNetnsDir);
   if (dir == nullptr) {
     if (errno == ENOENT) return names;
-    return ErrnoError(absl::StrCat("opendir ", kNetnsDir), errno);
+    return ErrnoStatus(errno, absl::StrCat("opendir ", kNetnsDir));
   }
   while (dirent* entry = ::readdir(dir)) {
     absl::string_view name = entry->d_name;
@@ -156,16 +153,16 @@ absl::StatusOr<std::vector<std::string>> ListNetns(absl::string_view prefix) {
 absl::Status RunInNetns(absl::string_view name, absl::FunctionRef<absl::Status()> fn) {
   const std::string path = NetnsPath(name);
   int target = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (target < 0) return ErrnoError(absl::StrCat("open netns ", path), errno);
+  if (target < 0) return ErrnoStatus(errno, absl::StrCat("open netns ", path));
   int original = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   if (original < 0) {
     int err = errno;
     ::close(target);
-    return ErrnoError("open /proc/thread-self/ns/net", err);
+    return ErrnoStatus(err, "open /proc/thread-self/ns/net");
   }
   absl::Status status;
   if (::setns(target, CLONE_NEWNET) != 0) {
-    status = ErrnoError(absl::StrCat("setns into netns ", name), errno);
+    status = ErrnoStatus(errno, absl::StrCat("setns into netns ", name));
   } else {
     status = fn();
     if (::setns(original, CLONE_NEWNET) != 0) {
@@ -183,7 +180,7 @@ absl::StatusOr<int> OpenSocketInNetns(absl::string_view name, int domain, int ty
   int fd = -1;
   absl::Status status = RunInNetns(name, [&]() -> absl::Status {
     fd = ::socket(domain, type | SOCK_CLOEXEC, 0);
-    if (fd < 0) return ErrnoError(absl::StrCat("socket in netns ", name), errno);
+    if (fd < 0) return ErrnoStatus(errno, absl::StrCat("socket in netns ", name));
     return absl::OkStatus();
   });
   if (!status.ok()) return status;
@@ -196,12 +193,12 @@ absl::Status WriteSysctlInNetns(absl::string_view name, absl::string_view key,
     // The sysctl table a /proc/sys/net file refers to is chosen when it is opened.
     const std::string path = absl::StrCat("/proc/sys/", key);
     int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return ErrnoError(absl::StrCat("open ", path, " in netns ", name), errno);
+    if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open ", path, " in netns ", name));
     ssize_t n = ::write(fd, value.data(), value.size());
     int err = errno;
     ::close(fd);
     if (n != static_cast<ssize_t>(value.size())) {
-      return ErrnoError(absl::StrCat("write ", path, " in netns ", name), n < 0 ? err : EIO);
+      return ErrnoStatus(n < 0 ? err : EIO, absl::StrCat("write ", path, " in netns ", name));
     }
     return absl::OkStatus();
   });

@@ -14,15 +14,12 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/lab/network_builder.h"
+#include "common/status/errno_status.h"
 
 namespace weft::lab {
 namespace {
 
 constexpr char kReady[] = "ready";
-
-absl::Status ErrnoError(absl::string_view what, int err) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
-}
 
 void WriteString(int fd, const char* text) {
   ssize_t ignored = ::write(fd, text, std::strlen(text));
@@ -83,19 +80,19 @@ absl::StatusOr<pid_t> StartPodSandbox(const weft::lab::state::v1::PodState& pod)
   const std::string netns_path = NetnsPath(pod.netns());
   const std::string procs_path = pod.cgroup() + "/cgroup.procs";
   int netns_fd = ::open(netns_path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (netns_fd < 0) return ErrnoError("sandbox of " + pod_ref + ": open " + netns_path, errno);
+  if (netns_fd < 0) return ErrnoStatus(errno, "sandbox of " + pod_ref + ": open " + netns_path);
   int procs_fd = ::open(procs_path.c_str(), O_WRONLY | O_CLOEXEC);
   if (procs_fd < 0) {
     int err = errno;
     ::close(netns_fd);
-    return ErrnoError("sandbox of " + pod_ref + ": open " + procs_path, err);
+    return ErrnoStatus(err, "sandbox of " + pod_ref + ": open " + procs_path);
   }
   int report[2];
   if (::pipe2(report, O_CLOEXEC) != 0) {
     int err = errno;
     ::close(netns_fd);
     ::close(procs_fd);
-    return ErrnoError("sandbox of " + pod_ref + ": pipe", err);
+    return ErrnoStatus(err, "sandbox of " + pod_ref + ": pipe");
   }
   const pid_t parent = ::getpid();
   pid_t pid = ::fork();
@@ -109,7 +106,7 @@ absl::StatusOr<pid_t> StartPodSandbox(const weft::lab::state::v1::PodState& pod)
   ::close(procs_fd);
   if (pid < 0) {
     ::close(report[0]);
-    return ErrnoError("sandbox of " + pod_ref + ": fork", fork_errno);
+    return ErrnoStatus(fork_errno, "sandbox of " + pod_ref + ": fork");
   }
   // The child writes "ready" or what failed, then closes the pipe (or exits).
   std::string outcome;

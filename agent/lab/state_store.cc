@@ -15,13 +15,10 @@
 #include "agent/lab/address_plan.h"
 #include "common/config/document_parser.h"
 #include "google/protobuf/util/json_util.h"
+#include "common/status/errno_status.h"
 
 namespace weft::lab {
 namespace {
-
-absl::Status ErrnoError(absl::string_view what, int err) {
-  return absl::InternalError(absl::StrCat(what, ": ", std::strerror(err)));
-}
 
 std::string EditLockPath(const std::string& lab) { return StateDir(lab) + "/edit.lock"; }
 
@@ -30,7 +27,7 @@ std::string EditLockPath(const std::string& lab) { return StateDir(lab) + "/edit
 absl::StatusOr<FileLock> FileLock::Acquire(const std::string& path, bool wait) {
   while (true) {
     int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (fd < 0) return ErrnoError(absl::StrCat("open lock ", path), errno);
+    if (fd < 0) return ErrnoStatus(errno, absl::StrCat("open lock ", path));
     int rc;
     do {
       rc = ::flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB));
@@ -39,7 +36,7 @@ absl::StatusOr<FileLock> FileLock::Acquire(const std::string& path, bool wait) {
       int err = errno;
       ::close(fd);
       if (err == EWOULDBLOCK) return absl::ResourceExhaustedError(path + " is locked");
-      return ErrnoError(absl::StrCat("flock ", path), err);
+      return ErrnoStatus(err, absl::StrCat("flock ", path));
     }
     // Whoever held the lock may have deleted the file: then we hold a lock nobody else
     // can see, and must lock the file that is there now.
@@ -79,7 +76,7 @@ absl::Status CreateStateDir(const std::string& lab) {
     if (pos != dir.size() && dir[pos] != '/') continue;
     std::string prefix = dir.substr(0, pos);
     if (::mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) {
-      return ErrnoError(absl::StrCat("mkdir ", prefix), errno);
+      return ErrnoStatus(errno, absl::StrCat("mkdir ", prefix));
     }
   }
   return absl::OkStatus();
@@ -90,7 +87,7 @@ absl::Status RemoveStateDir(const std::string& lab) {
   DIR* d = ::opendir(dir.c_str());
   if (d == nullptr) {
     if (errno == ENOENT) return absl::OkStatus();
-    return ErrnoError(absl::StrCat("opendir ", dir), errno);
+    return ErrnoStatus(errno, absl::StrCat("opendir ", dir));
   }
   // The state directory is flat: the lab writes only files into it.
   while (dirent* entry = ::readdir(d)) {
@@ -100,12 +97,12 @@ absl::Status RemoveStateDir(const std::string& lab) {
     if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
       int err = errno;
       ::closedir(d);
-      return ErrnoError(absl::StrCat("unlink ", path), err);
+      return ErrnoStatus(err, absl::StrCat("unlink ", path));
     }
   }
   ::closedir(d);
   if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoError(absl::StrCat("rmdir ", dir), errno);
+    return ErrnoStatus(errno, absl::StrCat("rmdir ", dir));
   }
   return absl::OkStatus();
 }
@@ -115,7 +112,7 @@ absl::StatusOr<LabState> LoadState(const std::string& lab) {
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return absl::NotFoundError(absl::StrCat("lab ", lab, " does not exist"));
-    return ErrnoError(absl::StrCat("stat ", path), errno);
+    return ErrnoStatus(errno, absl::StrCat("stat ", path));
   }
   LabState state;
   if (absl::Status s = ReadJsonFile(path, &state); !s.ok()) return s;
@@ -179,19 +176,19 @@ std::string DirName(const std::string& path) {
 absl::Status WriteFileAtomically(const std::string& path, absl::string_view contents, int mode) {
   std::string tmp = absl::StrCat(path, ".tmp.XXXXXX");
   int fd = ::mkostemp(tmp.data(), O_CLOEXEC);
-  if (fd < 0) return ErrnoError(absl::StrCat("create temporary file for ", path), errno);
+  if (fd < 0) return ErrnoStatus(errno, absl::StrCat("create temporary file for ", path));
   absl::Status status;
   size_t done = 0;
   while (done < contents.size() && status.ok()) {
     ssize_t n = ::write(fd, contents.data() + done, contents.size() - done);
-    if (n < 0 && errno != EINTR) status = ErrnoError(absl::StrCat("write ", tmp), errno);
+    if (n < 0 && errno != EINTR) status = ErrnoStatus(errno, absl::StrCat("write ", tmp));
     if (n > 0) done += static_cast<size_t>(n);
   }
-  if (status.ok() && ::fchmod(fd, mode) != 0) status = ErrnoError("fchmod " + tmp, errno);
-  if (status.ok() && ::fsync(fd) != 0) status = ErrnoError("fsync " + tmp, errno);
-  if (::close(fd) != 0 && status.ok()) status = ErrnoError("close " + tmp, errno);
+  if (status.ok() && ::fchmod(fd, mode) != 0) status = ErrnoStatus(errno, "fchmod " + tmp);
+  if (status.ok() && ::fsync(fd) != 0) status = ErrnoStatus(errno, "fsync " + tmp);
+  if (::close(fd) != 0 && status.ok()) status = ErrnoStatus(errno, "close " + tmp);
   if (status.ok() && ::rename(tmp.c_str(), path.c_str()) != 0) {
-    status = ErrnoError(absl::StrCat("rename ", tmp, " to ", path), errno);
+    status = ErrnoStatus(errno, absl::StrCat("rename ", tmp, " to ", path));
   }
   if (!status.ok()) {
     ::unlink(tmp.c_str());
@@ -200,8 +197,8 @@ absl::Status WriteFileAtomically(const std::string& path, absl::string_view cont
   // The rename is durable only once the directory entry is.
   const std::string dir = DirName(path);
   int dir_fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dir_fd < 0) return ErrnoError("open directory " + dir, errno);
-  if (::fsync(dir_fd) != 0) status = ErrnoError("fsync directory " + dir, errno);
+  if (dir_fd < 0) return ErrnoStatus(errno, "open directory " + dir);
+  if (::fsync(dir_fd) != 0) status = ErrnoStatus(errno, "fsync directory " + dir);
   ::close(dir_fd);
   return status;
 }

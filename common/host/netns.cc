@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "common/status/errno_status.h"
 
 #ifndef SO_NETNS_COOKIE
 #define SO_NETNS_COOKIE 71  // linux/asm-generic/socket.h, 5.14+; older libc lacks it
@@ -16,10 +17,6 @@
 
 namespace weft::host {
 namespace {
-
-absl::Status ErrnoStatus(int err, const std::string& what) {
-  return absl::Status(absl::ErrnoToStatusCode(err), absl::StrCat(what, ": ", std::strerror(err)));
-}
 
 }  // namespace
 

@@ -12,14 +12,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/logger.h"
+#include "common/status/errno_status.h"
 
 namespace weft::bpf::capture {
 namespace {
-
-absl::Status ErrnoError(int err, const std::string& what, const std::string& where) {
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat(what, " ", where, ": ", std::strerror(err)));
-}
 
 bool Exists(const std::string& path) {
   struct stat st;
@@ -31,7 +27,7 @@ absl::StatusOr<bool> Compatible(const bpf_map* map, int fd) {
   bpf_map_info info{};
   uint32_t len = sizeof(info);
   if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) {
-    return ErrnoError(errno, "bpf_obj_get_info_by_fd", bpf_map__name(map));
+    return ErrnoStatus(errno, "bpf_obj_get_info_by_fd", bpf_map__name(map));
   }
   return info.type == bpf_map__type(map) && info.key_size == bpf_map__key_size(map) &&
          info.value_size == bpf_map__value_size(map) &&
@@ -40,7 +36,7 @@ absl::StatusOr<bool> Compatible(const bpf_map* map, int fd) {
 
 absl::StatusOr<uint32_t> PinnedLayoutVersion(const std::string& path) {
   int fd = bpf_obj_get(path.c_str());
-  if (fd < 0) return ErrnoError(errno, "bpf_obj_get", path);
+  if (fd < 0) return ErrnoStatus(errno, "bpf_obj_get", path);
   // The settings value starts with its layout version (bpf/capture.h); read the
   // whole value, whatever its size, and look at the first word only.
   std::vector<uint8_t> value(4096);
@@ -48,7 +44,7 @@ absl::StatusOr<uint32_t> PinnedLayoutVersion(const std::string& path) {
   int rc = bpf_map_lookup_elem(fd, &key, value.data());
   int err = errno;
   close(fd);
-  if (rc != 0) return ErrnoError(err, "bpf_map_lookup_elem", path);
+  if (rc != 0) return ErrnoStatus(err, "bpf_map_lookup_elem", path);
   uint32_t version;
   std::memcpy(&version, value.data(), sizeof(version));
   return version;
@@ -58,7 +54,7 @@ absl::Status RemovePinsIn(const std::string& dir, bool detach_links) {
   DIR* d = opendir(dir.c_str());
   if (d == nullptr) {
     if (errno == ENOENT) return absl::OkStatus();
-    return ErrnoError(errno, "opendir", dir);
+    return ErrnoStatus(errno, "opendir", dir);
   }
   std::vector<std::string> names;
   while (dirent* e = readdir(d)) {
@@ -76,9 +72,9 @@ absl::Status RemovePinsIn(const std::string& dir, bool detach_links) {
         close(fd);
       }
     }
-    if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "unlink", path);
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "unlink", path);
   }
-  if (rmdir(dir.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "rmdir", dir);
+  if (rmdir(dir.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "rmdir", dir);
   return absl::OkStatus();
 }
 
@@ -92,7 +88,7 @@ absl::Status MakeDirs(const std::string& dir) {
     pos = dir.find('/', pos + 1);
     std::string prefix = dir.substr(0, pos);
     if (mkdir(prefix.c_str(), 0700) != 0 && errno != EEXIST) {
-      return ErrnoError(errno, "mkdir", prefix);
+      return ErrnoStatus(errno, "mkdir", prefix);
     }
   }
   return absl::OkStatus();
@@ -133,7 +129,7 @@ absl::StatusOr<bool> ReusePinnedMaps(bpf_object* obj, const std::string& maps_di
   absl::Status status = absl::OkStatus();
   for (auto& [m, fd] : fds) {
     if (reusable && status.ok() && bpf_map__reuse_fd(m, fd) != 0) {
-      status = ErrnoError(errno, "bpf_map__reuse_fd", bpf_map__name(m));
+      status = ErrnoStatus(errno, "bpf_map__reuse_fd", bpf_map__name(m));
     }
     close(fd);  // reuse_fd dups it
   }
@@ -151,7 +147,7 @@ absl::Status PinMaps(bpf_object* obj, const std::string& maps_dir) {
     if (bpf_map__is_internal(map)) continue;
     std::string path = absl::StrCat(maps_dir, "/", bpf_map__name(map));
     if (Exists(path)) continue;  // reused: already pinned there
-    if (bpf_map__pin(map, path.c_str()) != 0) return ErrnoError(errno, "bpf_map__pin", path);
+    if (bpf_map__pin(map, path.c_str()) != 0) return ErrnoStatus(errno, "bpf_map__pin", path);
   }
   return absl::OkStatus();
 }
@@ -162,7 +158,7 @@ absl::StatusOr<bpf_link*> AttachOrUpdateCgroupLink(bpf_program* prog, int cgroup
   if (absl::Status s = MakeDirs(links_dir); !s.ok()) return s;
   std::string path = absl::StrCat(links_dir, "/", link_name);
   struct stat cg;
-  if (fstat(cgroup_fd, &cg) != 0) return ErrnoError(errno, "fstat", "cgroup");
+  if (fstat(cgroup_fd, &cg) != 0) return ErrnoStatus(errno, "fstat", "cgroup");
 
   if (Exists(path)) {
     bpf_link* old = bpf_link__open(path.c_str());
@@ -178,15 +174,15 @@ absl::StatusOr<bpf_link*> AttachOrUpdateCgroupLink(bpf_program* prog, int cgroup
       bpf_link__detach(old);
       bpf_link__destroy(old);
     }
-    if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "unlink", path);
+    if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "unlink", path);
   }
   bpf_link* link = bpf_program__attach_cgroup(prog, cgroup_fd);
   if (link == nullptr)
-    return ErrnoError(errno, "bpf_program__attach_cgroup", bpf_program__name(prog));
+    return ErrnoStatus(errno, "bpf_program__attach_cgroup", bpf_program__name(prog));
   if (bpf_link__pin(link, path.c_str()) != 0) {
     int err = errno;
     bpf_link__destroy(link);  // not pinned: closing it detaches
-    return ErrnoError(err, "bpf_link__pin", path);
+    return ErrnoStatus(err, "bpf_link__pin", path);
   }
   return link;
 }
@@ -194,10 +190,10 @@ absl::StatusOr<bpf_link*> AttachOrUpdateCgroupLink(bpf_program* prog, int cgroup
 absl::Status DetachPinnedLink(const std::string& links_dir, const std::string& link_name) {
   std::string path = absl::StrCat(links_dir, "/", link_name);
   int fd = bpf_obj_get(path.c_str());
-  if (fd < 0) return errno == ENOENT ? absl::OkStatus() : ErrnoError(errno, "bpf_obj_get", path);
+  if (fd < 0) return errno == ENOENT ? absl::OkStatus() : ErrnoStatus(errno, "bpf_obj_get", path);
   bpf_link_detach(fd);
   close(fd);
-  if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoError(errno, "unlink", path);
+  if (unlink(path.c_str()) != 0 && errno != ENOENT) return ErrnoStatus(errno, "unlink", path);
   return absl::OkStatus();
 }
 
@@ -207,7 +203,7 @@ absl::Status RemovePinDir(const std::string& pin_dir) {
   // The pin directory is shared with the other program families: it goes only once
   // nothing else is pinned in it.
   if (rmdir(pin_dir.c_str()) != 0 && errno != ENOENT && errno != ENOTEMPTY) {
-    return ErrnoError(errno, "rmdir", pin_dir);
+    return ErrnoStatus(errno, "rmdir", pin_dir);
   }
   return absl::OkStatus();
 }

@@ -15,14 +15,10 @@
 #include "agent/bpf/capture/capture_pins.h"
 #include "capture.skel.h"
 #include "common/log/logger.h"
+#include "common/status/errno_status.h"
 
 namespace weft::bpf::capture {
 namespace {
-
-absl::Status ErrnoError(int err, const std::string& what, const std::string& where) {
-  return absl::Status(absl::ErrnoToStatusCode(err),
-                      absl::StrCat("capture: ", what, " ", where, ": ", std::strerror(err)));
-}
 
 constexpr char kZtunnelSockopsLink[] = "capture_sockops_ztunnel";
 
@@ -54,7 +50,7 @@ absl::Status DeleteKeysNotIn(bpf_map* map, const std::set<std::string>& keep) {
   }
   for (const Key& k : stale) {
     if (bpf_map__delete_elem(map, &k, sizeof(Key), 0) != 0 && errno != ENOENT) {
-      return ErrnoError(errno, "delete", bpf_map__name(map));
+      return ErrnoStatus(errno, "capture: delete", bpf_map__name(map));
     }
   }
   return absl::OkStatus();
@@ -76,7 +72,7 @@ absl::StatusOr<std::unique_ptr<CaptureProgram>> CaptureProgram::Create(CaptureOp
     return absl::InvalidArgumentError("capture: outbound_port must be 1..65535");
   }
   ::capture* skel = ::capture::open();
-  if (skel == nullptr) return ErrnoError(errno, "open skeleton", "capture");
+  if (skel == nullptr) return ErrnoStatus(errno, "capture: open skeleton", "capture");
   std::unique_ptr<CaptureProgram> program(new CaptureProgram(std::move(options), skel));
   if (absl::Status s = program->Load(); !s.ok()) return s;
   if (absl::Status s = program->WriteSettings(); !s.ok()) return s;
@@ -99,7 +95,7 @@ absl::Status CaptureProgram::Load() {
                       bpf_map__name(skel_->maps.capture_settings), CAPTURE_LAYOUT_VERSION);
   if (!reused.ok()) return reused.status();
   reused_maps_ = *reused;
-  if (::capture::load(skel_) != 0) return ErrnoError(errno, "load", "capture.bpf.o");
+  if (::capture::load(skel_) != 0) return ErrnoStatus(errno, "capture: load", "capture.bpf.o");
   return PinMaps(skel_->obj, MapsDir(options_.pin_dir));
 }
 
@@ -111,16 +107,16 @@ absl::Status CaptureProgram::WriteSettings() {
   uint32_t key = 0;
   if (bpf_map__update_elem(skel_->maps.capture_settings, &key, sizeof(key), &settings,
                            sizeof(settings), BPF_ANY) != 0) {
-    return ErrnoError(errno, "update", "capture_settings");
+    return ErrnoStatus(errno, "capture: update", "capture_settings");
   }
   return absl::OkStatus();
 }
 
 absl::Status CaptureProgram::Attach() {
   ScopedFd root(open(options_.cgroup_root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (root.get() < 0) return ErrnoError(errno, "open cgroup", options_.cgroup_root);
+  if (root.get() < 0) return ErrnoStatus(errno, "capture: open cgroup", options_.cgroup_root);
   ScopedFd ztunnel(open(options_.getsockopt_cgroup.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (ztunnel.get() < 0) return ErrnoError(errno, "open cgroup", options_.getsockopt_cgroup);
+  if (ztunnel.get() < 0) return ErrnoStatus(errno, "capture: open cgroup", options_.getsockopt_cgroup);
 
   struct Attachment {
     bpf_program* prog;
@@ -180,7 +176,7 @@ absl::Status CaptureProgram::Enroll(uint64_t netns_cookie, const CaptureWorkload
   }
   if (bpf_map__update_elem(skel_->maps.enrolled_netns, &netns_cookie, sizeof(netns_cookie), &value,
                            sizeof(value), BPF_ANY) != 0) {
-    return ErrnoError(errno, "update", "enrolled_netns");
+    return ErrnoStatus(errno, "capture: update", "enrolled_netns");
   }
   return absl::OkStatus();
 }
@@ -191,7 +187,7 @@ absl::Status CaptureProgram::Unenroll(uint64_t netns_cookie) {
     if (errno == ENOENT) {
       return absl::NotFoundError(absl::StrCat("capture: netns ", netns_cookie, " not enrolled"));
     }
-    return ErrnoError(errno, "delete", "enrolled_netns");
+    return ErrnoStatus(errno, "capture: delete", "enrolled_netns");
   }
   return absl::OkStatus();
 }
@@ -215,7 +211,7 @@ absl::Status CaptureProgram::SetExclusions(const std::vector<uint16_t>& ports,
     key.port = port;
     if (bpf_map__update_elem(skel_->maps.excluded_ports, &key, sizeof(key), &one, sizeof(one),
                              BPF_ANY) != 0) {
-      return ErrnoError(errno, "update", "excluded_ports");
+      return ErrnoStatus(errno, "capture: update", "excluded_ports");
     }
     keep_ports.insert(KeyBytes(key));
   }
@@ -236,7 +232,7 @@ absl::Status CaptureProgram::SetExclusions(const std::vector<uint16_t>& ports,
                                 BPF_ANY);
       keep6.insert(KeyBytes(key));
     }
-    if (rc != 0) return ErrnoError(errno, "update", "excluded_cidrs");
+    if (rc != 0) return ErrnoStatus(errno, "capture: update", "excluded_cidrs");
   }
   if (absl::Status s = DeleteKeysNotIn<capture_port_key>(skel_->maps.excluded_ports, keep_ports);
       !s.ok()) {
@@ -255,11 +251,11 @@ absl::StatusOr<WorkloadStats> CaptureProgram::ReadWorkloadStats(uint32_t workloa
         absl::StrCat("capture: workload_id ", workload_id, " out of range"));
   }
   int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return ErrnoError(-ncpu, "libbpf_num_possible_cpus", "");
+  if (ncpu <= 0) return ErrnoStatus(-ncpu, "capture: libbpf_num_possible_cpus", "");
   std::vector<capture_stats> per_cpu(ncpu);
   if (bpf_map__lookup_elem(skel_->maps.workload_stats, &workload_id, sizeof(workload_id),
                            per_cpu.data(), per_cpu.size() * sizeof(capture_stats), 0) != 0) {
-    return ErrnoError(errno, "lookup", "workload_stats");
+    return ErrnoStatus(errno, "capture: lookup", "workload_stats");
   }
   WorkloadStats total;
   for (const capture_stats& s : per_cpu) {
@@ -297,7 +293,7 @@ PolicyMapHandles CaptureProgram::policy_maps() const {
 
 absl::StatusOr<std::vector<PolicyDenials>> CaptureProgram::ReadPolicyDenials() const {
   int ncpu = libbpf_num_possible_cpus();
-  if (ncpu <= 0) return ErrnoError(-ncpu, "libbpf_num_possible_cpus", "");
+  if (ncpu <= 0) return ErrnoStatus(-ncpu, "capture: libbpf_num_possible_cpus", "");
   std::vector<PolicyDenials> out;
   std::vector<uint64_t> per_cpu(ncpu);
   capture_policy_deny_key key{}, next{};
@@ -327,7 +323,7 @@ absl::Status CaptureProgram::PrunePolicyDenials(const std::vector<PolicyDenials>
     capture_policy_deny_key key{d.workload_id, d.policy_id};
     if (bpf_map__delete_elem(skel_->maps.policy_deny_counts, &key, sizeof(key), 0) != 0 &&
         errno != ENOENT) {
-      return ErrnoError(errno, "delete", "policy_deny_counts");
+      return ErrnoStatus(errno, "capture: delete", "policy_deny_counts");
     }
   }
   return absl::OkStatus();

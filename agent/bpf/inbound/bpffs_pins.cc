@@ -9,31 +9,9 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "common/status/errno_status.h"
 
 namespace weft::bpf {
-
-absl::Status ErrnoStatus(int err, const std::string& what, const std::string& where) {
-  if (err < 0) err = -err;
-  std::string msg = absl::StrCat(what, " (", where, "): ", std::strerror(err));
-  switch (err) {
-    case ENOENT:
-      return absl::NotFoundError(msg);
-    case EEXIST:
-      return absl::AlreadyExistsError(msg);
-    case EPERM:
-    case EACCES:
-      return absl::PermissionDeniedError(msg);
-    case EINVAL:
-    case EAFNOSUPPORT:
-    case EOPNOTSUPP:
-      return absl::InvalidArgumentError(msg);
-    case E2BIG:
-    case ENOSPC:
-      return absl::ResourceExhaustedError(msg);
-    default:
-      return absl::InternalError(msg);
-  }
-}
 
 absl::Status MakeDirs(const std::string& path) {
   for (size_t pos = 1; pos != std::string::npos;) {

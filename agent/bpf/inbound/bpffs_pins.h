@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "common/status/errno_status.h"
 #include "absl/status/statusor.h"
 
 namespace weft::bpf {
@@ -44,7 +45,5 @@ absl::Status RemoveStaleMapDirs(const std::string& family_dir, uint32_t layout_v
 // Names of the entries of `dir` (empty when `dir` does not exist).
 absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
 
-// Formats a libbpf/errno failure: "<what> (<where>): <strerror>".
-absl::Status ErrnoStatus(int err, const std::string& what, const std::string& where);
 
 }  // namespace weft::bpf

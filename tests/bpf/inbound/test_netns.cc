@@ -112,12 +112,12 @@ static int Socket(const TestNetns* ns, int family) {
 absl::StatusOr<int> Listen(const TestNetns* ns, const std::string& ip, uint16_t port, bool v6only) {
   sockaddr_storage addr = Addr(ip, port);
   int fd = Socket(ns, addr.ss_family);
-  if (fd < 0) return bpf::ErrnoStatus(errno, "socket", ip);
+  if (fd < 0) return weft::ErrnoStatus(errno, "socket", ip);
   int one = 1, v6 = v6only ? 1 : 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
   if (addr.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6, sizeof(v6));
   if (bind(fd, reinterpret_cast<sockaddr*>(&addr), AddrLen(addr)) != 0 || listen(fd, 64) != 0) {
-    absl::Status s = bpf::ErrnoStatus(errno, "bind/listen", AddrToString(addr));
+    absl::Status s = weft::ErrnoStatus(errno, "bind/listen", AddrToString(addr));
     close(fd);
     return s;
   }
@@ -126,7 +126,7 @@ absl::StatusOr<int> Listen(const TestNetns* ns, const std::string& ip, uint16_t 
 
 absl::StatusOr<int> Connect(const TestNetns* ns, const sockaddr_storage& to, int timeout_ms) {
   int fd = Socket(ns, to.ss_family);
-  if (fd < 0) return bpf::ErrnoStatus(errno, "socket", AddrToString(to));
+  if (fd < 0) return weft::ErrnoStatus(errno, "socket", AddrToString(to));
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
   int err = 0;
   if (connect(fd, reinterpret_cast<const sockaddr*>(&to), AddrLen(to)) != 0) {
@@ -143,7 +143,7 @@ absl::StatusOr<int> Connect(const TestNetns* ns, const sockaddr_storage& to, int
   }
   if (err != 0) {
     close(fd);
-    return bpf::ErrnoStatus(err, "connect", AddrToString(to));
+    return weft::ErrnoStatus(err, "connect", AddrToString(to));
   }
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
@@ -153,7 +153,7 @@ absl::StatusOr<int> Accept(int listener, int timeout_ms) {
   pollfd p{listener, POLLIN, 0};
   if (poll(&p, 1, timeout_ms) != 1) return absl::DeadlineExceededError("accept: nothing came");
   int fd = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-  if (fd < 0) return bpf::ErrnoStatus(errno, "accept", "listener");
+  if (fd < 0) return weft::ErrnoStatus(errno, "accept", "listener");
   return fd;
 }
 
