@@ -2,18 +2,14 @@
 
 #include <set>
 
+#include "common/config/dataplane_mode.h"
+
 namespace weft::agent {
 namespace {
 
 using weft::config::v1::ClusterConfig;
 using weft::config::v1::PeerAuthentication;
 using weft::config::v1::Workload;
-
-bool LabelIs(const google::protobuf::Map<std::string, std::string>& labels, const char* key,
-             const char* value) {
-  auto it = labels.find(key);
-  return it != labels.end() && it->second == value;
-}
 
 bool Selects(const PeerAuthentication& pa, const Workload& w) {
   for (const auto& [key, value] : pa.selector().match_labels()) {
@@ -46,14 +42,12 @@ InboundMode ModeFor(const ClusterConfig& config, const Workload& w) {
 EnrollmentPlan PlanEnrollment(const ClusterConfig& config, const std::string& node) {
   std::set<std::string> ambient_namespaces;
   for (const auto& ns : config.namespaces()) {
-    if (LabelIs(ns.labels(), kDataplaneModeLabel, kDataplaneModeAmbient)) {
-      ambient_namespaces.insert(ns.name());
-    }
+    if (config::NamespaceIsAmbient(ns)) ambient_namespaces.insert(ns.name());
   }
   EnrollmentPlan plan;
   for (const Workload& w : config.workloads()) {
     if (w.node() != node || !ambient_namespaces.count(w.namespace_())) continue;
-    if (LabelIs(w.labels(), kDataplaneModeLabel, kDataplaneModeNone)) continue;
+    if (config::WorkloadOptedOut(w)) continue;
     // A workload that declares itself plain TCP is outside the mesh.
     if (w.protocol() == Workload::TCP) continue;
     EnrolledWorkload e;

@@ -14,10 +14,6 @@
 
 namespace weft::agent {
 
-inline constexpr char kDataplaneModeLabel[] = "weft.dev/dataplane-mode";
-inline constexpr char kDataplaneModeAmbient[] = "ambient";
-inline constexpr char kDataplaneModeNone[] = "none";
-
 enum class InboundMode { kPermissive, kStrict };
 
 struct EnrolledWorkload {

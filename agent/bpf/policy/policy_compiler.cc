@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "common/config/dataplane_mode.h"
 
 namespace weft::bpf::policy {
 namespace {
@@ -18,8 +19,6 @@ using authz::Verdict;
 using weft::config::v1::ClusterConfig;
 using weft::config::v1::Workload;
 
-constexpr std::string_view kDataplaneModeLabel = "weft.dev/dataplane-mode";
-constexpr std::string_view kUseWaypointLabel = "weft.dev/use-waypoint";
 
 struct Source {
   const SourceWorkload* workload;
@@ -205,19 +204,16 @@ std::string PolicyCompiler::Principal(const std::string& trust_domain, const std
 bool PolicyCompiler::IsMeshDestination(const ClusterConfig& snapshot, const Workload& workload) {
   if (workload.protocol() == Workload::HBONE) return true;
   if (workload.protocol() != Workload::PROTOCOL_UNSPECIFIED) return false;
-  auto opt_out = workload.labels().find(std::string(kDataplaneModeLabel));
-  if (opt_out != workload.labels().end() && opt_out->second == "none") return false;
+  if (config::WorkloadOptedOut(workload)) return false;
   for (const auto& ns : snapshot.namespaces()) {
-    if (ns.name() != workload.namespace_()) continue;
-    auto mode = ns.labels().find(std::string(kDataplaneModeLabel));
-    return mode != ns.labels().end() && mode->second == "ambient";
+    if (ns.name() == workload.namespace_()) return config::NamespaceIsAmbient(ns);
   }
   return false;
 }
 
 bool PolicyCompiler::UsesWaypoint(const ClusterConfig& snapshot, const Workload& workload) {
   if (!workload.waypoint().empty()) return true;
-  const std::string label(kUseWaypointLabel);
+  const std::string label(config::kUseWaypointLabel);
   if (workload.labels().contains(label)) return true;
   for (const auto& ns : snapshot.namespaces()) {
     if (ns.name() == workload.namespace_()) return ns.labels().contains(label);
