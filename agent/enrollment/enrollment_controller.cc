@@ -121,7 +121,13 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
     // A pod the previous agent had enrolled stays enrolled (its ztunnel may be
     // restarting too); the listener condition is only for first enrollment.
     bool inherited = ns != nullptr && inherited_.count(ns->cookie) > 0;
-    if (ns == nullptr || (!inherited && !OutboundReady(*ns, options_.outbound_port))) {
+    bool ready = inherited;
+    if (ns != nullptr && !inherited) {
+      PodNetns candidate = *ns;
+      netns_->ReadListeners(candidate);
+      ready = OutboundReady(candidate, options_.outbound_port);
+    }
+    if (!ready) {
       ++result.waiting;
       continue;
     }

@@ -53,12 +53,15 @@ class NetnsSource {
  public:
   virtual ~NetnsSource() = default;
   virtual absl::StatusOr<std::map<uint64_t, PodNetns>> Scan() = 0;
+  // Fills ns.loopback_listeners; asked only for pods waiting for their listener.
+  virtual void ReadListeners(PodNetns& ns) { (void)ns; }
 };
 
 class CgroupNetnsSource : public NetnsSource {
  public:
   explicit CgroupNetnsSource(std::string cgroup_root) : discovery_(std::move(cgroup_root)) {}
   absl::StatusOr<std::map<uint64_t, PodNetns>> Scan() override { return discovery_.Scan(); }
+  void ReadListeners(PodNetns& ns) override { ns.loopback_listeners = LoopbackListeners(ns.pid); }
 
  private:
   PodNetnsDiscovery discovery_;

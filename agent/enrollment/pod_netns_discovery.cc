@@ -113,7 +113,7 @@ absl::StatusOr<std::map<uint64_t, PodNetns>> PodNetnsDiscovery::Scan() {
       if (inode == 0 || inode == own || inode == host || found.count(inode)) continue;
       if (auto it = known_.find(inode); it != known_.end()) {
         PodNetns ns = it->second;
-        ns.loopback_listeners = LoopbackListeners(pid);
+        ns.pid = pid;
         found.emplace(inode, std::move(ns));
         continue;
       }
@@ -129,7 +129,7 @@ absl::StatusOr<std::map<uint64_t, PodNetns>> PodNetnsDiscovery::Scan() {
       ns->inode = inode;
       ns->cgroup = dir.string();
       ns->fd = std::move(shared);
-      ns->loopback_listeners = LoopbackListeners(pid);
+      ns->pid = pid;
       found.emplace(inode, *std::move(ns));
     }
   };

