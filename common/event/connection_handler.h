@@ -28,6 +28,10 @@ class ConnectionHandler {
   // is queued, then close. Proxies that forward half-closes override this.
   virtual void OnPeerClosed(EventLoop& loop, ConnectionId id);
 
+  // Everything queued with Send() has reached the kernel. Proxies resume reading the other
+  // side here (backpressure).
+  virtual void OnSendDrained(EventLoop& /*loop*/, ConnectionId /*id*/) {}
+
   // The connection is gone. `reason` is OK for an orderly close, otherwise it says why:
   // Unavailable for a reset peer or a failed connect, DeadlineExceeded for connect and idle
   // timeouts, Aborted for a local Abort().

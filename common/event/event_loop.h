@@ -83,6 +83,11 @@ class EventLoop {
   absl::StatusOr<ConnectionId> Connect(const SocketAddress& remote,
                                        std::chrono::milliseconds timeout,
                                        std::unique_ptr<ConnectionHandler> handler);
+  // Same, over a socket the caller made (in another network namespace, with a mark, bound):
+  // it must be a non-blocking stream socket of `remote`'s family.
+  absl::StatusOr<ConnectionId> ConnectSocket(ScopedFd socket, const SocketAddress& remote,
+                                             std::chrono::milliseconds timeout,
+                                             std::unique_ptr<ConnectionHandler> handler);
   // Takes over an already connected socket (e.g. one accepted elsewhere).
   absl::StatusOr<ConnectionId> Adopt(ScopedFd fd, std::unique_ptr<ConnectionHandler> handler);
 

@@ -79,6 +79,16 @@ absl::StatusOr<ConnectionId> EventLoop::Connect(const SocketAddress& remote,
   if (fd < 0) {
     return absl::ErrnoToStatus(errno, absl::StrCat("socket() to connect to ", remote.ToString()));
   }
+  return ConnectSocket(ScopedFd(fd), remote, timeout, std::move(handler));
+}
+
+absl::StatusOr<ConnectionId> EventLoop::ConnectSocket(ScopedFd socket, const SocketAddress& remote,
+                                                      std::chrono::milliseconds timeout,
+                                                      std::unique_ptr<ConnectionHandler> handler) {
+  if (handler == nullptr || !socket.valid()) {
+    return absl::InvalidArgumentError("ConnectSocket: needs a socket and a handler");
+  }
+  const int fd = socket.Release();
   const ConnectionId id = AllocateConnection(fd, State::kConnecting);
   ConnectionSlot& slot = *connections_[id.slot];
   slot.handler = std::move(handler);
@@ -338,6 +348,10 @@ void EventLoop::OnSend(const Completion& c, const UserData& ud) {
 void EventLoop::AfterSendQueueDrained(uint32_t index) {
   ConnectionSlot& slot = *connections_[index];
   if (slot.state != State::kOpen) return;
+  if (!slot.close_after_flush && slot.handler != nullptr) {
+    slot.handler->OnSendDrained(*this, IdOf(index));
+    if (slot.state != State::kOpen) return;
+  }
   if (slot.shutdown_after_flush && !slot.write_shut) {
     slot.shutdown_after_flush = false;
     slot.write_shut = true;

@@ -66,12 +66,20 @@ absl::Status NetnsChannelClient::ServeOne() {
     if (!sequence.has_value()) return received.status();
     ack.set_sequence(*sequence);
     ack.set_error(std::string(received.status().message()));
-    if (absl::Status s = SendNetnsAck(socket_.get(), ack, 0); !s.ok()) return s;
+    if (absl::Status s = SendNetnsAck(socket_.get(), ack, {}, 0); !s.ok()) return s;
     return received.status();
   }
   ack.set_sequence(received->message.sequence());
-  ack.set_error(handler_(received->message, std::move(received->netns_fd)));
-  return SendNetnsAck(socket_.get(), ack, 0);
+  Outcome outcome = handler_(received->message, std::move(received->netns_fd));
+  ack.set_error(outcome.error);
+  std::vector<int> fds;
+  if (outcome.error.empty()) {
+    for (const auto& [family, fd] : outcome.listeners) {
+      ack.add_listener_families(family);
+      fds.push_back(fd);
+    }
+  }
+  return SendNetnsAck(socket_.get(), ack, fds, 0);
 }
 
 }  // namespace weft::nodeapi

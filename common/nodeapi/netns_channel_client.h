@@ -23,8 +23,15 @@ class NetnsChannelClient {
   // Called once per valid message, in order. `netns_fd` is valid for ADD only and now belongs
   // to the handler. Returns the ack's error: empty once the pod's listeners are open (ADD) or
   // closed (REMOVE; a REMOVE of an unknown pod is not an error: it may predate a restart).
+  // A successful ADD may hand back the pod's plaintext inbound listeners (family, fd), which
+  // the agent registers for sk_lookup steering; the fds stay the handler's (they are dup'ed
+  // into the ack).
+  struct Outcome {
+    std::string error;
+    std::vector<std::pair<int, int>> listeners;  // (AF_INET|AF_INET6, listening fd)
+  };
   using Handler =
-      std::function<std::string(const PodNetnsMessage& message, event::ScopedFd netns_fd)>;
+      std::function<Outcome(const PodNetnsMessage& message, event::ScopedFd netns_fd)>;
 
   struct ConnectOptions {
     // The caller's bound on the whole attempt; the agent may start after ztunnel.

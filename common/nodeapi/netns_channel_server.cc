@@ -225,7 +225,7 @@ void NetnsChannelServer::ReadAcks() {
       DropConnectionLocked();
       return;
     }
-    absl::StatusOr<PodNetnsAck> ack = DecodeNetnsAck(*std::move(packet));
+    absl::StatusOr<ReceivedNetnsAck> ack = DecodeNetnsAck(*std::move(packet));
     if (!ack.ok()) {
       rejected_acks_.fetch_add(1);
       log::Warn("netns channel server: rejected ack", {{"error", ack.status()}});
@@ -234,21 +234,22 @@ void NetnsChannelServer::ReadAcks() {
     NetnsAckEvent event;
     {
       absl::MutexLock lock(&mu_);
-      auto it = pending_.find(ack->sequence());
+      auto it = pending_.find(ack->ack.sequence());
       if (it == pending_.end()) {
         event.sequence = 0;
       } else {
         event.workload_uid = std::move(it->second.workload_uid);
         event.kind = it->second.kind;
         event.sequence = it->first;
-        event.error = ack->error();
+        event.error = ack->ack.error();
+        if (event.kind == PodNetnsMessage::ADD) event.listeners = std::move(ack->listeners);
         pending_.erase(it);
       }
     }
     if (event.sequence == 0) {
       rejected_acks_.fetch_add(1);
       log::Warn("netns channel server: ack for unknown sequence",
-                {{"sequence", static_cast<unsigned long long>(ack->sequence())}});
+                {{"sequence", static_cast<unsigned long long>(ack->ack.sequence())}});
       continue;
     }
     if (!event.error.empty()) {

@@ -28,6 +28,8 @@ struct NetnsAckEvent {
   PodNetnsMessage::Kind kind = PodNetnsMessage::KIND_UNSPECIFIED;
   uint64_t sequence = 0;
   std::string error;  // empty = listeners open (ADD) / closed (REMOVE)
+  // ADD only: ztunnel's plaintext inbound listeners, for sk_lookup registration.
+  std::vector<InboundListenerFd> listeners;
 };
 
 // The server owns the desired state (which pods are handed off, with a netns fd each). On every

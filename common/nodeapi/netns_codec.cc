@@ -1,5 +1,8 @@
 #include "common/nodeapi/netns_codec.h"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 #include <errno.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -101,26 +104,71 @@ absl::StatusOr<ReceivedNetnsMessage> ReceiveNetnsMessage(int socket_fd, int flag
   return DecodeNetnsMessage(*std::move(packet), parsed_sequence);
 }
 
-absl::Status SendNetnsAck(int socket_fd, const PodNetnsAck& ack, int flags) {
+absl::Status SendNetnsAck(int socket_fd, const PodNetnsAck& ack, std::span<const int> listener_fds,
+                          int flags) {
+  if (listener_fds.size() != static_cast<size_t>(ack.listener_families_size()) ||
+      (!ack.error().empty() && !listener_fds.empty())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("netns channel: ack (sequence ", ack.sequence(), ") names ",
+                     ack.listener_families_size(), " listener families for ",
+                     listener_fds.size(), " fds"));
+  }
   std::string bytes;
   if (!ack.SerializeToString(&bytes)) {
     return absl::InternalError("netns channel: PodNetnsAck failed to serialize");
   }
-  return SendSeqPacket(socket_fd, bytes, -1, flags);
+  return SendSeqPacket(socket_fd, bytes, listener_fds, flags);
 }
 
-absl::StatusOr<PodNetnsAck> DecodeNetnsAck(SeqPacket packet) {
-  PodNetnsAck ack;
+namespace {
+
+// A listening TCP socket of `family`, or why not.
+absl::Status CheckListenerFd(int fd, int family) {
+  int domain = 0, protocol = 0, listening = 0;
+  socklen_t len = sizeof(int);
+  if (::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) != 0) {
+    return absl::InvalidArgumentError("attached fd is not a socket");
+  }
+  len = sizeof(int);
+  ::getsockopt(fd, SOL_SOCKET, SO_PROTOCOL, &protocol, &len);
+  len = sizeof(int);
+  ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len);
+  if (domain != family || protocol != IPPROTO_TCP || listening != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("attached fd is not a listening TCP socket of family ",
+                                                   family));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<ReceivedNetnsAck> DecodeNetnsAck(SeqPacket packet) {
+  ReceivedNetnsAck received;
+  PodNetnsAck& ack = received.ack;
   if (!ack.ParseFromString(packet.bytes)) {
     return absl::InvalidArgumentError(absl::StrCat("netns channel: packet of ", packet.bytes.size(),
                                                    " bytes is not a PodNetnsAck"));
   }
-  if (!packet.fds.empty()) {
-    return absl::InvalidArgumentError(absl::StrCat("netns channel: ack (sequence ", ack.sequence(),
-                                                   ") carries ", packet.fds.size(),
-                                                   " fds, expected none"));
+  if (packet.fds.size() != static_cast<size_t>(ack.listener_families_size()) ||
+      (!ack.error().empty() && !packet.fds.empty())) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "netns channel: ack (sequence ", ack.sequence(), ") carries ", packet.fds.size(),
+        " fds for ", ack.listener_families_size(), " listener families"));
   }
-  return ack;
+  for (size_t i = 0; i < packet.fds.size(); ++i) {
+    const int family = ack.listener_families(static_cast<int>(i));
+    if (family != AF_INET && family != AF_INET6) {
+      return absl::InvalidArgumentError(absl::StrCat("netns channel: ack (sequence ",
+                                                     ack.sequence(), ") names family ", family));
+    }
+    if (absl::Status s = CheckListenerFd(packet.fds[i].get(), family); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("netns channel: ack (sequence ",
+                                                     ack.sequence(), "): ", s.message()));
+    }
+    received.listeners.push_back(
+        {family, std::make_shared<event::ScopedFd>(std::move(packet.fds[i]))});
+  }
+  return received;
 }
 
 }  // namespace weft::nodeapi

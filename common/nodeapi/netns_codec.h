@@ -4,7 +4,10 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -42,8 +45,23 @@ absl::StatusOr<ReceivedNetnsMessage> DecodeNetnsMessage(SeqPacket packet,
 absl::StatusOr<ReceivedNetnsMessage> ReceiveNetnsMessage(
     int socket_fd, int flags, std::optional<uint64_t>* parsed_sequence = nullptr);
 
-absl::Status SendNetnsAck(int socket_fd, const PodNetnsAck& ack, int flags);
-// Acks never carry fds; any attached are closed and reported.
-absl::StatusOr<PodNetnsAck> DecodeNetnsAck(SeqPacket packet);
+// A plaintext inbound (15006) listening socket ztunnel hands back with a successful ADD ack.
+// Shared so that an ack event stays copyable; the last holder closes it.
+struct InboundListenerFd {
+  int family = 0;  // AF_INET or AF_INET6
+  std::shared_ptr<event::ScopedFd> fd;
+};
+
+struct ReceivedNetnsAck {
+  PodNetnsAck ack;
+  std::vector<InboundListenerFd> listeners;  // in listener_families order
+};
+
+// `listener_fds` pair up with ack.listener_families(); only a successful ack may carry any.
+absl::Status SendNetnsAck(int socket_fd, const PodNetnsAck& ack, std::span<const int> listener_fds,
+                          int flags);
+// Checks that the attached fds match listener_families and are listening TCP sockets of that
+// family; anything else is refused (the fds are closed) with InvalidArgument.
+absl::StatusOr<ReceivedNetnsAck> DecodeNetnsAck(SeqPacket packet);
 
 }  // namespace weft::nodeapi

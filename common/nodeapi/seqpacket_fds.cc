@@ -19,6 +19,16 @@ union ControlBuffer {
 }  // namespace
 
 absl::Status SendSeqPacket(int socket_fd, std::string_view bytes, int fd, int flags) {
+  if (fd < 0) return SendSeqPacket(socket_fd, bytes, std::span<const int>(), flags);
+  return SendSeqPacket(socket_fd, bytes, std::span<const int>(&fd, 1), flags);
+}
+
+absl::Status SendSeqPacket(int socket_fd, std::string_view bytes, std::span<const int> fds,
+                           int flags) {
+  if (fds.size() > kMaxNetnsPacketFds) {
+    return absl::InvalidArgumentError(absl::StrCat("netns channel: ", fds.size(),
+                                                   " fds exceed the limit of ", kMaxNetnsPacketFds));
+  }
   if (bytes.size() > kMaxNetnsPacketBytes) {
     return absl::InvalidArgumentError(absl::StrCat("netns channel: packet of ", bytes.size(),
                                                    " bytes exceeds the ", kMaxNetnsPacketBytes,
@@ -29,15 +39,15 @@ absl::Status SendSeqPacket(int socket_fd, std::string_view bytes, int fd, int fl
   msg.msg_iov = &iov;
   msg.msg_iovlen = 1;
   ControlBuffer control;
-  if (fd >= 0) {
+  if (!fds.empty()) {
     std::memset(&control, 0, sizeof(control));
     msg.msg_control = control.buf;
-    msg.msg_controllen = CMSG_SPACE(sizeof(int));
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
     cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
     cmsg->cmsg_level = SOL_SOCKET;
     cmsg->cmsg_type = SCM_RIGHTS;
-    cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-    std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+    cmsg->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * fds.size());
   }
   while (true) {
     ssize_t n = ::sendmsg(socket_fd, &msg, flags | MSG_NOSIGNAL);

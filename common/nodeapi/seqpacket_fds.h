@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -33,6 +34,9 @@ struct SeqPacket {
 // non-blocking send would block, Unavailable when the peer is gone (EPIPE/ECONNRESET),
 // InvalidArgument for an oversized packet, else the errno.
 absl::Status SendSeqPacket(int socket_fd, std::string_view bytes, int fd, int flags);
+// Same with any number of fds (up to kMaxNetnsPacketFds) attached.
+absl::Status SendSeqPacket(int socket_fd, std::string_view bytes, std::span<const int> fds,
+                           int flags);
 
 // Receives one packet. Errors: Unavailable when the peer closed or reset the connection,
 // ResourceExhausted when MSG_DONTWAIT was given and nothing is queued, DataLoss for a packet

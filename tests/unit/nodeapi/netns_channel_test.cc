@@ -85,7 +85,7 @@ class ClientRunner {
         path_,
         [this](const PodNetnsMessage& m, event::ScopedFd fd) {
           seen.Push(Seen{m, fd.valid() ? InodeOf(fd.get()) : 0});
-          return decide_ ? decide_(m) : std::string();
+          return NetnsChannelClient::Outcome{decide_ ? decide_(m) : std::string(), {}};
         },
         options);
     if (!client.ok()) return client.status();
@@ -224,16 +224,16 @@ TEST_F(NetnsChannelTest, ClientRejectsMalformedPacketsAndKeepsServing) {
 
   absl::StatusOr<SeqPacket> packet = ReceiveSeqPacket(agent.get(), 0);
   ASSERT_TRUE(packet.ok()) << packet.status();
-  absl::StatusOr<PodNetnsAck> nack = DecodeNetnsAck(*std::move(packet));
+  absl::StatusOr<ReceivedNetnsAck> nack = DecodeNetnsAck(*std::move(packet));
   ASSERT_TRUE(nack.ok());
-  EXPECT_EQ(nack->sequence(), 5u);
-  EXPECT_THAT(nack->error(), HasSubstr("ADD must carry exactly one netns fd"));
+  EXPECT_EQ(nack->ack.sequence(), 5u);
+  EXPECT_THAT(nack->ack.error(), HasSubstr("ADD must carry exactly one netns fd"));
   packet = ReceiveSeqPacket(agent.get(), 0);
   ASSERT_TRUE(packet.ok()) << packet.status();
-  absl::StatusOr<PodNetnsAck> ack = DecodeNetnsAck(*std::move(packet));
+  absl::StatusOr<ReceivedNetnsAck> ack = DecodeNetnsAck(*std::move(packet));
   ASSERT_TRUE(ack.ok());
-  EXPECT_EQ(ack->sequence(), 6u);
-  EXPECT_EQ(ack->error(), "");
+  EXPECT_EQ(ack->ack.sequence(), 6u);
+  EXPECT_EQ(ack->ack.error(), "");
 
   ASSERT_TRUE(client.seen.WaitForSize(1));
   std::vector<Seen> seen = client.seen.Snapshot();
@@ -365,7 +365,7 @@ TEST_F(NetnsChannelTest, ConnectGivesUpAfterTheCallersBound) {
   options.max_wait = absl::Milliseconds(100);
   auto start = std::chrono::steady_clock::now();
   auto client = NetnsChannelClient::Connect(
-      path_, [](const PodNetnsMessage&, event::ScopedFd) { return std::string(); }, options);
+      path_, [](const PodNetnsMessage&, event::ScopedFd) { return NetnsChannelClient::Outcome{}; }, options);
   EXPECT_TRUE(absl::IsDeadlineExceeded(client.status())) << client.status();
   EXPECT_THAT(std::string(client.status().message()), HasSubstr(path_));
   EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(2));

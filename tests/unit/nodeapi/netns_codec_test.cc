@@ -3,6 +3,7 @@
 #include "common/nodeapi/netns_codec.h"
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -176,18 +177,18 @@ TEST(NetnsCodecTest, PeerCloseIsUnavailable) {
   EXPECT_TRUE(absl::IsUnavailable(got.status())) << got.status();
 }
 
-TEST(NetnsCodecTest, AckRoundTripAndAckWithFdIsRejected) {
+TEST(NetnsCodecTest, AckRoundTripAndAckWithStrayFdIsRejected) {
   Pair p = SeqPacketPair();
   PodNetnsAck ack;
   ack.set_sequence(21);
   ack.set_error("bind 10.0.0.7:15008: address in use");
-  ASSERT_TRUE(SendNetnsAck(p.b.get(), ack, 0).ok());
+  ASSERT_TRUE(SendNetnsAck(p.b.get(), ack, {}, 0).ok());
   absl::StatusOr<SeqPacket> packet = ReceiveSeqPacket(p.a.get(), 0);
   ASSERT_TRUE(packet.ok());
-  absl::StatusOr<PodNetnsAck> got = DecodeNetnsAck(*std::move(packet));
+  absl::StatusOr<ReceivedNetnsAck> got = DecodeNetnsAck(*std::move(packet));
   ASSERT_TRUE(got.ok()) << got.status();
-  EXPECT_EQ(got->sequence(), 21u);
-  EXPECT_EQ(got->error(), ack.error());
+  EXPECT_EQ(got->ack.sequence(), 21u);
+  EXPECT_EQ(got->ack.error(), ack.error());
 
   event::ScopedFd netns = OpenOwnNetns();
   SendRaw(p.b.get(), ack.SerializeAsString(), netns.get());
@@ -196,6 +197,47 @@ TEST(NetnsCodecTest, AckRoundTripAndAckWithFdIsRejected) {
   got = DecodeNetnsAck(*std::move(packet));
   EXPECT_TRUE(absl::IsInvalidArgument(got.status()));
   EXPECT_THAT(std::string(got.status().message()), HasSubstr("carries 1 fds"));
+}
+
+TEST(NetnsCodecTest, AckCarriesListeningSocketsAndRefusesOtherFds) {
+  Pair p = SeqPacketPair();
+  event::ScopedFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof(addr)), 0);
+  ASSERT_EQ(::listen(listener.get(), 8), 0);
+  PodNetnsAck ack;
+  ack.set_sequence(22);
+  ack.add_listener_families(AF_INET);
+  const int fds[] = {listener.get()};
+  ASSERT_TRUE(SendNetnsAck(p.b.get(), ack, fds, 0).ok());
+  absl::StatusOr<SeqPacket> packet = ReceiveSeqPacket(p.a.get(), 0);
+  ASSERT_TRUE(packet.ok());
+  absl::StatusOr<ReceivedNetnsAck> got = DecodeNetnsAck(*std::move(packet));
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_EQ(got->listeners.size(), 1u);
+  EXPECT_EQ(got->listeners[0].family, AF_INET);
+  int accepting = 0;
+  socklen_t len = sizeof(accepting);
+  ASSERT_EQ(::getsockopt(got->listeners[0].fd->get(), SOL_SOCKET, SO_ACCEPTCONN, &accepting, &len),
+            0);
+  EXPECT_EQ(accepting, 1);
+
+  // A netns fd where a listener is promised, and a listener announced as IPv6.
+  event::ScopedFd netns = OpenOwnNetns();
+  const int wrong[] = {netns.get()};
+  ASSERT_TRUE(SendNetnsAck(p.b.get(), ack, wrong, 0).ok());
+  packet = ReceiveSeqPacket(p.a.get(), 0);
+  ASSERT_TRUE(packet.ok());
+  got = DecodeNetnsAck(*std::move(packet));
+  EXPECT_THAT(std::string(got.status().message()), HasSubstr("attached fd is not a socket"));
+  ack.set_listener_families(0, AF_INET6);
+  ASSERT_TRUE(SendNetnsAck(p.b.get(), ack, fds, 0).ok());
+  packet = ReceiveSeqPacket(p.a.get(), 0);
+  ASSERT_TRUE(packet.ok());
+  got = DecodeNetnsAck(*std::move(packet));
+  EXPECT_TRUE(absl::IsInvalidArgument(got.status()));
 }
 
 TEST(NetnsCodecTest, ThousandMessagesWithGoodAndBadPacketsLeakNoFd) {
