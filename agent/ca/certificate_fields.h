@@ -9,7 +9,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent/ca/openssl_handles.h"
+#include "common/tls/openssl_handles.h"
+#include "common/tls/spiffe_certificate.h"  // NotAfter, UriSans
 
 namespace weft::ca {
 
@@ -18,9 +19,6 @@ absl::Status SetRandomSerial(X509* cert);
 
 // Sets notBefore/notAfter, truncated to whole seconds as X.509 stores them.
 absl::Status SetValidity(X509* cert, absl::Time not_before, absl::Time not_after);
-
-// notAfter of `cert` as an absl::Time.
-absl::StatusOr<absl::Time> NotAfter(const X509* cert);
 
 // basicConstraints (critical), CA:TRUE or CA:FALSE, no path length.
 absl::Status AddBasicConstraints(X509* cert, bool is_ca);
@@ -32,10 +30,7 @@ absl::Status AddServerAndClientAuth(X509* cert);
 absl::Status AddSubjectKeyId(X509* cert);
 // authorityKeyIdentifier = issuer's subjectKeyIdentifier.
 absl::Status AddAuthorityKeyId(X509* cert, X509* issuer);
-// subjectAltName with exactly one URI.
+// subjectAltName with exactly one URI (common/tls builds the name; reading is tls::UriSans).
 absl::Status AddUriSan(X509* cert, const std::string& uri, bool critical);
-
-// The URI entries of the subjectAltName extension, in order.
-std::vector<std::string> UriSans(X509* cert);
 
 }  // namespace weft::ca

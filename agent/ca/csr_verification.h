@@ -4,7 +4,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "agent/ca/openssl_handles.h"
+#include "common/tls/openssl_handles.h"
 
 namespace weft::ca {
 
@@ -12,6 +12,6 @@ namespace weft::ca {
 // the requester holds the private key), and returns that public key. Only the key is taken
 // from the CSR; its subject and requested extensions are ignored by design. Errors describe
 // the problem, never echo the CSR.
-absl::StatusOr<EvpPkeyPtr> VerifiedCsrPublicKey(const std::string& csr_pem);
+absl::StatusOr<tls::EvpPkeyPtr> VerifiedCsrPublicKey(const std::string& csr_pem);
 
 }  // namespace weft::ca

@@ -10,11 +10,11 @@
 #include "absl/strings/str_cat.h"
 #include "agent/ca/certificate_fields.h"
 #include "agent/ca/csr_verification.h"
-#include "agent/ca/openssl_error.h"
 #include "agent/ca/pem_file_io.h"
 #include "agent/ca/root_authority.h"
 #include "agent/ca/spiffe_identity.h"
 #include "common/config/value_checks.h"
+#include "common/tls/openssl_error.h"
 
 namespace weft::ca {
 namespace {
@@ -68,15 +68,15 @@ absl::StatusOr<std::unique_ptr<LocalCa>> LocalCa::Create(LocalCaOptions options)
   }
   if (!root.ok()) return root.status();
 
-  absl::StatusOr<absl::Time> not_after = NotAfter(root->cert.get());
+  absl::StatusOr<absl::Time> not_after = tls::NotAfter(root->cert.get());
   if (!not_after.ok()) return not_after.status();
-  absl::StatusOr<std::string> pem = CertificateToPem(root->cert.get());
+  absl::StatusOr<std::string> pem = tls::CertificateToPem(root->cert.get());
   if (!pem.ok()) return pem.status();
   return std::unique_ptr<LocalCa>(new LocalCa(std::move(options), std::move(root->key),
                                               std::move(root->cert), *std::move(pem), *not_after));
 }
 
-LocalCa::LocalCa(LocalCaOptions options, EvpPkeyPtr root_key, X509Ptr root_cert,
+LocalCa::LocalCa(LocalCaOptions options, tls::EvpPkeyPtr root_key, tls::X509Ptr root_cert,
                  std::string root_pem, absl::Time root_not_after)
     : options_(std::move(options)),
       root_key_(std::move(root_key)),
@@ -89,7 +89,7 @@ absl::StatusOr<IssuedCertificate> LocalCa::Sign(const std::string& csr_pem,
                                                 absl::Duration ttl) const {
   if (ttl <= absl::ZeroDuration()) return absl::InvalidArgumentError("ttl must be positive");
   if (absl::Status s = CheckIssuableIdentity(identity, options_.trust_domain); !s.ok()) return s;
-  absl::StatusOr<EvpPkeyPtr> leaf_key = VerifiedCsrPublicKey(csr_pem);
+  absl::StatusOr<tls::EvpPkeyPtr> leaf_key = VerifiedCsrPublicKey(csr_pem);
   if (!leaf_key.ok()) return leaf_key.status();
   // Asked last among the checks so that the agent only looks up well-formed requests.
   if (absl::Status s = options_.authorizer(identity); !s.ok()) {
@@ -106,11 +106,11 @@ absl::StatusOr<IssuedCertificate> LocalCa::Sign(const std::string& csr_pem,
   const absl::Time not_after = WholeSeconds(std::min(now + ttl, root_not_after_));
 
   ERR_clear_error();
-  X509Ptr cert(X509_new());
+  tls::X509Ptr cert(X509_new());
   if (cert == nullptr || X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
       X509_set_pubkey(cert.get(), leaf_key->get()) != 1 ||
       X509_set_issuer_name(cert.get(), X509_get_subject_name(root_cert_.get())) != 1) {
-    return OpenSslInternal("allocating the leaf certificate");
+    return tls::OpenSslInternal("allocating the leaf certificate");
   }
   // Empty subject as in SPIFFE X509-SVIDs; RFC 5280 then requires a critical SAN.
   if (absl::Status s = SetRandomSerial(cert.get()); !s.ok()) return s;
@@ -122,9 +122,9 @@ absl::StatusOr<IssuedCertificate> LocalCa::Sign(const std::string& csr_pem,
   if (absl::Status s = AddAuthorityKeyId(cert.get(), root_cert_.get()); !s.ok()) return s;
   if (absl::Status s = AddUriSan(cert.get(), identity, /*critical=*/true); !s.ok()) return s;
   if (X509_sign(cert.get(), root_key_.get(), EVP_sha256()) <= 0) {
-    return OpenSslInternal("signing the leaf certificate");
+    return tls::OpenSslInternal("signing the leaf certificate");
   }
-  absl::StatusOr<std::string> pem = CertificateToPem(cert.get());
+  absl::StatusOr<std::string> pem = tls::CertificateToPem(cert.get());
   if (!pem.ok()) return pem.status();
   return IssuedCertificate{*std::move(pem), root_pem_, not_before, not_after};
 }

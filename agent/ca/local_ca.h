@@ -9,7 +9,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent/ca/openssl_handles.h"
+#include "common/tls/openssl_handles.h"
 
 namespace weft::ca {
 
@@ -53,12 +53,12 @@ class LocalCa {
   absl::Time root_not_after() const { return root_not_after_; }
 
  private:
-  LocalCa(LocalCaOptions options, EvpPkeyPtr root_key, X509Ptr root_cert, std::string root_pem,
-          absl::Time root_not_after);
+  LocalCa(LocalCaOptions options, tls::EvpPkeyPtr root_key, tls::X509Ptr root_cert,
+          std::string root_pem, absl::Time root_not_after);
 
   LocalCaOptions options_;
-  EvpPkeyPtr root_key_;
-  X509Ptr root_cert_;
+  tls::EvpPkeyPtr root_key_;
+  tls::X509Ptr root_cert_;
   std::string root_pem_;
   absl::Time root_not_after_;
 };

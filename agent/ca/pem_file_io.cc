@@ -14,8 +14,8 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
-#include "agent/ca/openssl_error.h"
 #include "common/status/errno_status.h"
+#include "common/tls/openssl_error.h"
 
 namespace weft::ca {
 namespace {
@@ -84,7 +84,7 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
                                  mode_t mode) {
   unsigned char random[8];
   if (RAND_bytes(random, sizeof(random)) != 1) {
-    return OpenSslInternal(absl::StrCat("generating a temporary name for ", path));
+    return tls::OpenSslInternal(absl::StrCat("generating a temporary name for ", path));
   }
   const std::string temp =
       absl::StrCat(path, ".tmp-",
@@ -106,7 +106,7 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
   return FsyncDirectoryOf(path);
 }
 
-absl::StatusOr<EvpPkeyPtr> ReadPrivateKeyFile(const std::string& path) {
+absl::StatusOr<tls::EvpPkeyPtr> ReadPrivateKeyFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "open root key", path);
   struct stat st;
@@ -132,60 +132,37 @@ absl::StatusOr<EvpPkeyPtr> ReadPrivateKeyFile(const std::string& path) {
   if (!pem.ok()) return pem.status();
 
   ERR_clear_error();
-  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  tls::BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
   if (bio == nullptr) {
     WipeString(*pem);
-    return OpenSslInternal("allocating a buffer for the root key");
+    return tls::OpenSslInternal("allocating a buffer for the root key");
   }
-  EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, RefusePassphrase, nullptr));
+  tls::EvpPkeyPtr key(PEM_read_bio_PrivateKey(bio.get(), nullptr, RefusePassphrase, nullptr));
   bio.reset();
   WipeString(*pem);
   if (key == nullptr) {
-    return OpenSslError(absl::StatusCode::kInvalidArgument,
-                        absl::StrCat("parsing root key ", path, " (unencrypted PEM expected)"));
+    return tls::OpenSslError(
+        absl::StatusCode::kInvalidArgument,
+        absl::StrCat("parsing root key ", path, " (unencrypted PEM expected)"));
   }
   return key;
 }
 
-absl::StatusOr<X509Ptr> ReadCertificateFile(const std::string& path) {
+absl::StatusOr<tls::X509Ptr> ReadCertificateFile(const std::string& path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return ErrnoStatus(errno, "open root certificate", path);
   absl::StatusOr<std::string> pem = ReadAll(fd, path);
   close(fd);
   if (!pem.ok()) return pem.status();
   ERR_clear_error();
-  BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
-  if (bio == nullptr) return OpenSslInternal("allocating a buffer for the root certificate");
-  X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, RefusePassphrase, nullptr));
+  tls::BioPtr bio(BIO_new_mem_buf(pem->data(), static_cast<int>(pem->size())));
+  if (bio == nullptr) return tls::OpenSslInternal("allocating a buffer for the root certificate");
+  tls::X509Ptr cert(PEM_read_bio_X509(bio.get(), nullptr, RefusePassphrase, nullptr));
   if (cert == nullptr) {
-    return OpenSslError(absl::StatusCode::kInvalidArgument,
-                        absl::StrCat("parsing root certificate ", path));
+    return tls::OpenSslError(absl::StatusCode::kInvalidArgument,
+                             absl::StrCat("parsing root certificate ", path));
   }
   return cert;
-}
-
-absl::StatusOr<std::string> CertificateToPem(X509* cert) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  if (bio == nullptr || PEM_write_bio_X509(bio.get(), cert) != 1) {
-    return OpenSslInternal("PEM-encoding a certificate");
-  }
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  return std::string(data, static_cast<size_t>(size));
-}
-
-absl::StatusOr<std::string> PrivateKeyToPem(EVP_PKEY* key) {
-  // A secure-memory BIO: its buffer is cleared when freed, so only the returned copy (which
-  // the caller wipes) ever holds the encoded key.
-  BioPtr bio(BIO_new(BIO_s_secmem()));
-  if (bio == nullptr ||
-      PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    return OpenSslInternal("PEM-encoding the root key");
-  }
-  char* data = nullptr;
-  long size = BIO_get_mem_data(bio.get(), &data);
-  std::string pem(data, static_cast<size_t>(size));
-  return pem;
 }
 
 }  // namespace weft::ca

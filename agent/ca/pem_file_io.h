@@ -9,7 +9,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "agent/ca/openssl_handles.h"
+#include "common/tls/openssl_handles.h"
+#include "common/tls/pem_encoding.h"
 
 namespace weft::ca {
 
@@ -20,14 +21,12 @@ absl::Status WriteFileAtomically(const std::string& path, const std::string& con
 
 // Loads a PEM private key. Refuses a file that is not a regular file or whose mode grants any
 // access to group or others (PermissionDenied), and an encrypted key (no passphrase prompt).
-absl::StatusOr<EvpPkeyPtr> ReadPrivateKeyFile(const std::string& path);
+absl::StatusOr<tls::EvpPkeyPtr> ReadPrivateKeyFile(const std::string& path);
 
 // Loads the first PEM certificate of `path`.
-absl::StatusOr<X509Ptr> ReadCertificateFile(const std::string& path);
+absl::StatusOr<tls::X509Ptr> ReadCertificateFile(const std::string& path);
 
-// PEM encodings. The private key one exists only to be handed to WriteFileAtomically.
-absl::StatusOr<std::string> CertificateToPem(X509* cert);
-absl::StatusOr<std::string> PrivateKeyToPem(EVP_PKEY* key);
+// PEM encodings (CertificateToPem, PrivateKeyToPem) live in common/tls/pem_encoding.h.
 
 // Overwrites a buffer that held key material before it is freed.
 void WipeString(std::string& secret);

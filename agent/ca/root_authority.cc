@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "agent/ca/certificate_fields.h"
-#include "agent/ca/openssl_error.h"
 #include "agent/ca/pem_file_io.h"
+#include "common/tls/openssl_error.h"
 
 namespace weft::ca {
 namespace {
@@ -35,17 +35,17 @@ absl::Status SetRootSubject(X509* cert, const std::string& trust_domain) {
                                  reinterpret_cast<const unsigned char*>(cn.c_str()), -1, -1,
                                  0) != 1 ||
       X509_set_issuer_name(cert, name) != 1) {
-    return OpenSslInternal("setting the root certificate's subject");
+    return tls::OpenSslInternal("setting the root certificate's subject");
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<X509Ptr> SelfSign(EVP_PKEY* key, const std::string& trust_domain, absl::Time now,
-                                 absl::Duration ttl) {
-  X509Ptr cert(X509_new());
+absl::StatusOr<tls::X509Ptr> SelfSign(EVP_PKEY* key, const std::string& trust_domain,
+                                      absl::Time now, absl::Duration ttl) {
+  tls::X509Ptr cert(X509_new());
   if (cert == nullptr || X509_set_version(cert.get(), X509_VERSION_3) != 1 ||
       X509_set_pubkey(cert.get(), key) != 1) {
-    return OpenSslInternal("allocating the root certificate");
+    return tls::OpenSslInternal("allocating the root certificate");
   }
   if (absl::Status s = SetRandomSerial(cert.get()); !s.ok()) return s;
   if (absl::Status s = SetValidity(cert.get(), now - kBackdate, now + ttl); !s.ok()) return s;
@@ -58,7 +58,7 @@ absl::StatusOr<X509Ptr> SelfSign(EVP_PKEY* key, const std::string& trust_domain,
     return s;
   }
   if (X509_sign(cert.get(), key, EVP_sha256()) <= 0) {
-    return OpenSslInternal("self-signing the root certificate");
+    return tls::OpenSslInternal("self-signing the root certificate");
   }
   return cert;
 }
@@ -69,16 +69,16 @@ absl::StatusOr<RootAuthority> CreateRoot(const std::string& key_path, const std:
                                          const std::string& trust_domain, absl::Time now,
                                          absl::Duration ttl) {
   ERR_clear_error();
-  EvpPkeyPtr key(EVP_EC_gen(SN_X9_62_prime256v1));
-  if (key == nullptr) return OpenSslInternal("generating the ECDSA P-256 root key");
-  absl::StatusOr<X509Ptr> cert = SelfSign(key.get(), trust_domain, now, ttl);
+  tls::EvpPkeyPtr key(EVP_EC_gen(SN_X9_62_prime256v1));
+  if (key == nullptr) return tls::OpenSslInternal("generating the ECDSA P-256 root key");
+  absl::StatusOr<tls::X509Ptr> cert = SelfSign(key.get(), trust_domain, now, ttl);
   if (!cert.ok()) return cert.status();
 
-  absl::StatusOr<std::string> cert_pem = CertificateToPem(cert->get());
+  absl::StatusOr<std::string> cert_pem = tls::CertificateToPem(cert->get());
   if (!cert_pem.ok()) return cert_pem.status();
   if (absl::Status s = WriteFileAtomically(cert_path, *cert_pem, 0644); !s.ok()) return s;
 
-  absl::StatusOr<std::string> key_pem = PrivateKeyToPem(key.get());
+  absl::StatusOr<std::string> key_pem = tls::PrivateKeyToPem(key.get());
   if (!key_pem.ok()) return key_pem.status();
   absl::Status written = WriteFileAtomically(key_path, *key_pem, 0600);
   WipeString(*key_pem);
@@ -88,13 +88,13 @@ absl::StatusOr<RootAuthority> CreateRoot(const std::string& key_path, const std:
 
 absl::StatusOr<RootAuthority> LoadRoot(const std::string& key_path, const std::string& cert_path,
                                        const std::string& trust_domain) {
-  absl::StatusOr<EvpPkeyPtr> key = ReadPrivateKeyFile(key_path);
+  absl::StatusOr<tls::EvpPkeyPtr> key = ReadPrivateKeyFile(key_path);
   if (!key.ok()) return key.status();
   if (!IsP256(key->get())) {
     return absl::FailedPreconditionError(
         absl::StrCat("root key ", key_path, " is not an ECDSA P-256 key"));
   }
-  absl::StatusOr<X509Ptr> cert = ReadCertificateFile(cert_path);
+  absl::StatusOr<tls::X509Ptr> cert = ReadCertificateFile(cert_path);
   if (!cert.ok()) return cert.status();
   ERR_clear_error();
   if (EVP_PKEY_eq(X509_get0_pubkey(cert->get()), key->get()) != 1) {
@@ -107,7 +107,7 @@ absl::StatusOr<RootAuthority> LoadRoot(const std::string& key_path, const std::s
         absl::StrCat("root certificate ", cert_path, " is not a CA certificate"));
   }
   const std::string expected_uri = "spiffe://" + trust_domain;
-  std::vector<std::string> uris = UriSans(cert->get());
+  std::vector<std::string> uris = tls::UriSans(cert->get());
   if (uris.size() != 1 || uris[0] != expected_uri) {
     return absl::FailedPreconditionError(absl::StrCat("root certificate ", cert_path,
                                                       " is not for trust domain \"", trust_domain,

@@ -5,13 +5,13 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "agent/ca/openssl_handles.h"
+#include "common/tls/openssl_handles.h"
 
 namespace weft::ca {
 
 struct RootAuthority {
-  EvpPkeyPtr key;
-  X509Ptr cert;
+  tls::EvpPkeyPtr key;
+  tls::X509Ptr cert;
 };
 
 // Generates an ECDSA P-256 key and a self-signed CA certificate for `trust_domain` valid from

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "absl/time/time.h"
-#include "agent/ca/openssl_handles.h"
+#include "common/tls/openssl_handles.h"
 
 namespace weft::ca::testing {
 
@@ -22,8 +22,8 @@ class TempDir {
   std::string path_;
 };
 
-EvpPkeyPtr GenerateEcKey(const char* curve);  // "P-256", "P-384"
-EvpPkeyPtr GenerateRsaKey();
+tls::EvpPkeyPtr GenerateEcKey(const char* curve);  // "P-256", "P-384"
+tls::EvpPkeyPtr GenerateRsaKey();
 
 // A PEM CSR signed by `key`, optionally asking for extra URI and DNS SANs.
 std::string MakeCsr(EVP_PKEY* key, const std::vector<std::string>& uri_sans = {},
@@ -32,7 +32,7 @@ std::string MakeCsr(EVP_PKEY* key, const std::vector<std::string>& uri_sans = {}
 // The same CSR with one byte of its signature flipped.
 std::string TamperCsrSignature(const std::string& csr_pem);
 
-X509Ptr ParseCertificate(const std::string& pem);
+tls::X509Ptr ParseCertificate(const std::string& pem);
 
 // A clock tests move by hand.
 struct FakeClock {

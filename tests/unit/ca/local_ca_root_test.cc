@@ -47,7 +47,7 @@ TEST_F(LocalCaRootTest, CreatesRootWithPrivateKeyFileAndReloadsTheSameRoot) {
   EXPECT_TRUE(S_ISREG(st.st_mode));
   EXPECT_THAT(ReadFile(Options().root_key_path), HasSubstr("PRIVATE KEY"));
 
-  X509Ptr root = testing::ParseCertificate((*first)->trust_bundle_pem());
+  tls::X509Ptr root = testing::ParseCertificate((*first)->trust_bundle_pem());
   ASSERT_NE(root, nullptr);
   EXPECT_EQ(X509_check_ca(root.get()), 1);
   EXPECT_EQ((*first)->root_not_after(),
@@ -63,17 +63,17 @@ TEST_F(LocalCaRootTest, CreatesRootWithPrivateKeyFileAndReloadsTheSameRoot) {
 TEST_F(LocalCaRootTest, RootCertificateHasCaExtensionsAndTrustDomainUri) {
   absl::StatusOr<std::unique_ptr<LocalCa>> ca = LocalCa::Create(Options());
   ASSERT_TRUE(ca.ok()) << ca.status();
-  X509Ptr root = testing::ParseCertificate((*ca)->trust_bundle_pem());
+  tls::X509Ptr root = testing::ParseCertificate((*ca)->trust_bundle_pem());
   ASSERT_NE(root, nullptr);
   int critical = -1;
-  BasicConstraintsPtr bc(static_cast<BASIC_CONSTRAINTS*>(
+  tls::BasicConstraintsPtr bc(static_cast<BASIC_CONSTRAINTS*>(
       X509_get_ext_d2i(root.get(), NID_basic_constraints, &critical, nullptr)));
   ASSERT_NE(bc, nullptr);
   EXPECT_NE(bc->ca, 0);
   EXPECT_EQ(critical, 1);
   EXPECT_EQ(X509_get_key_usage(root.get()), static_cast<uint32_t>(KU_KEY_CERT_SIGN | KU_CRL_SIGN));
   EXPECT_NE(X509_get0_subject_key_id(root.get()), nullptr);
-  GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
+  tls::GeneralNamesPtr names(static_cast<GENERAL_NAMES*>(
       X509_get_ext_d2i(root.get(), NID_subject_alt_name, nullptr, nullptr)));
   ASSERT_NE(names, nullptr);
   ASSERT_EQ(sk_GENERAL_NAME_num(names.get()), 1);
@@ -85,7 +85,7 @@ TEST_F(LocalCaRootTest, RootCertificateHasCaExtensionsAndTrustDomainUri) {
   // Two roots never share a serial.
   absl::StatusOr<std::unique_ptr<LocalCa>> other = LocalCa::Create(Options("other"));
   ASSERT_TRUE(other.ok()) << other.status();
-  X509Ptr other_root = testing::ParseCertificate((*other)->trust_bundle_pem());
+  tls::X509Ptr other_root = testing::ParseCertificate((*other)->trust_bundle_pem());
   EXPECT_NE(ASN1_INTEGER_cmp(X509_get0_serialNumber(root.get()),
                              X509_get0_serialNumber(other_root.get())),
             0);

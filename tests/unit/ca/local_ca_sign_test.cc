@@ -20,7 +20,7 @@ absl::Time CertTime(const ASN1_TIME* t) {
 
 std::vector<std::pair<int, std::string>> SubjectAltNames(X509* cert) {
   std::vector<std::pair<int, std::string>> out;
-  GeneralNamesPtr names(
+  tls::GeneralNamesPtr names(
       static_cast<GENERAL_NAMES*>(X509_get_ext_d2i(cert, NID_subject_alt_name, nullptr, nullptr)));
   if (names == nullptr) return out;
   for (int i = 0; i < sk_GENERAL_NAME_num(names.get()); ++i) {
@@ -57,11 +57,11 @@ class LocalCaSignTest : public ::testing::Test {
 
   // Verifies `leaf_pem` against the CA root only, at the fake clock's time.
   int Verify(const std::string& leaf_pem, absl::Time at) {
-    X509Ptr root = testing::ParseCertificate(ca_->trust_bundle_pem());
-    X509Ptr leaf = testing::ParseCertificate(leaf_pem);
-    X509StorePtr store(X509_STORE_new());
+    tls::X509Ptr root = testing::ParseCertificate(ca_->trust_bundle_pem());
+    tls::X509Ptr leaf = testing::ParseCertificate(leaf_pem);
+    tls::X509StorePtr store(X509_STORE_new());
     X509_STORE_add_cert(store.get(), root.get());
-    X509StoreCtxPtr ctx(X509_STORE_CTX_new());
+    tls::X509StoreCtxPtr ctx(X509_STORE_CTX_new());
     X509_STORE_CTX_init(ctx.get(), store.get(), leaf.get(), nullptr);
     X509_STORE_CTX_set_purpose(ctx.get(), X509_PURPOSE_SSL_CLIENT);
     X509_STORE_CTX_set_time(ctx.get(), 0, absl::ToTimeT(at));
@@ -73,7 +73,7 @@ class LocalCaSignTest : public ::testing::Test {
   testing::TempDir dir_;
   testing::FakeClock clock_;
   std::unique_ptr<LocalCa> ca_;
-  EvpPkeyPtr key_;
+  tls::EvpPkeyPtr key_;
   bool refuse_ = false;
   std::vector<std::string> asked_;
   int last_verify_error_ = 0;
@@ -88,14 +88,14 @@ TEST_F(LocalCaSignTest, IssuesVerifiableLeafForIdentity) {
 
   ASSERT_EQ(Verify(issued->cert_chain_pem, clock_.now), 1)
       << X509_verify_cert_error_string(last_verify_error_);
-  X509Ptr leaf = testing::ParseCertificate(issued->cert_chain_pem);
+  tls::X509Ptr leaf = testing::ParseCertificate(issued->cert_chain_pem);
   ASSERT_NE(leaf, nullptr);
   EXPECT_EQ(EVP_PKEY_eq(X509_get0_pubkey(leaf.get()), key_.get()), 1);
 
   EXPECT_THAT(SubjectAltNames(leaf.get()),
               ::testing::ElementsAre(std::make_pair(GEN_URI, std::string(kIdentity))));
   int critical = -1;
-  BasicConstraintsPtr bc(static_cast<BASIC_CONSTRAINTS*>(
+  tls::BasicConstraintsPtr bc(static_cast<BASIC_CONSTRAINTS*>(
       X509_get_ext_d2i(leaf.get(), NID_basic_constraints, &critical, nullptr)));
   ASSERT_NE(bc, nullptr);
   EXPECT_EQ(bc->ca, 0);
@@ -106,7 +106,7 @@ TEST_F(LocalCaSignTest, IssuesVerifiableLeafForIdentity) {
             static_cast<uint32_t>(XKU_SSL_SERVER | XKU_SSL_CLIENT));
   EXPECT_NE(X509_get0_subject_key_id(leaf.get()), nullptr);
   ASSERT_NE(X509_get0_authority_key_id(leaf.get()), nullptr);
-  X509Ptr root = testing::ParseCertificate(ca_->trust_bundle_pem());
+  tls::X509Ptr root = testing::ParseCertificate(ca_->trust_bundle_pem());
   EXPECT_EQ(ASN1_OCTET_STRING_cmp(X509_get0_authority_key_id(leaf.get()),
                                   X509_get0_subject_key_id(root.get())),
             0);
@@ -125,8 +125,8 @@ TEST_F(LocalCaSignTest, TwoLeavesHaveDifferentSerials) {
   absl::StatusOr<IssuedCertificate> a = ca_->Sign(csr, kIdentity, absl::Hours(1));
   absl::StatusOr<IssuedCertificate> b = ca_->Sign(csr, kIdentity, absl::Hours(1));
   ASSERT_TRUE(a.ok() && b.ok());
-  X509Ptr ca = testing::ParseCertificate(a->cert_chain_pem);
-  X509Ptr cb = testing::ParseCertificate(b->cert_chain_pem);
+  tls::X509Ptr ca = testing::ParseCertificate(a->cert_chain_pem);
+  tls::X509Ptr cb = testing::ParseCertificate(b->cert_chain_pem);
   EXPECT_NE(ASN1_INTEGER_cmp(X509_get0_serialNumber(ca.get()), X509_get0_serialNumber(cb.get())),
             0);
 }
@@ -137,7 +137,7 @@ TEST_F(LocalCaSignTest, TtlIsCappedByRootExpiry) {
       ca_->Sign(testing::MakeCsr(key_.get()), kIdentity, absl::Hours(24));
   ASSERT_TRUE(issued.ok()) << issued.status();
   EXPECT_EQ(issued->not_after, ca_->root_not_after());
-  X509Ptr leaf = testing::ParseCertificate(issued->cert_chain_pem);
+  tls::X509Ptr leaf = testing::ParseCertificate(issued->cert_chain_pem);
   EXPECT_EQ(CertTime(X509_get0_notAfter(leaf.get())), ca_->root_not_after());
   EXPECT_EQ(Verify(issued->cert_chain_pem, clock_.now), 1)
       << X509_verify_cert_error_string(last_verify_error_);
@@ -154,7 +154,7 @@ TEST_F(LocalCaSignTest, IssuesOnlyTheIdentitySanWhateverTheCsrAsks) {
                                      {"evil.example.com"});
   absl::StatusOr<IssuedCertificate> issued = ca_->Sign(csr, kIdentity, absl::Hours(1));
   ASSERT_TRUE(issued.ok()) << issued.status();
-  X509Ptr leaf = testing::ParseCertificate(issued->cert_chain_pem);
+  tls::X509Ptr leaf = testing::ParseCertificate(issued->cert_chain_pem);
   EXPECT_THAT(SubjectAltNames(leaf.get()),
               ::testing::ElementsAre(std::make_pair(GEN_URI, std::string(kIdentity))));
   // Nor the CSR's subject.
@@ -172,7 +172,7 @@ TEST_F(LocalCaSignTest, RefusesTamperedCsrSignature) {
 }
 
 TEST_F(LocalCaSignTest, RefusesRsaCsr) {
-  EvpPkeyPtr rsa = testing::GenerateRsaKey();
+  tls::EvpPkeyPtr rsa = testing::GenerateRsaKey();
   absl::StatusOr<IssuedCertificate> issued =
       ca_->Sign(testing::MakeCsr(rsa.get()), kIdentity, absl::Hours(1));
   ASSERT_FALSE(issued.ok());
@@ -181,7 +181,7 @@ TEST_F(LocalCaSignTest, RefusesRsaCsr) {
 }
 
 TEST_F(LocalCaSignTest, RefusesP384Csr) {
-  EvpPkeyPtr p384 = testing::GenerateEcKey("P-384");
+  tls::EvpPkeyPtr p384 = testing::GenerateEcKey("P-384");
   absl::StatusOr<IssuedCertificate> issued =
       ca_->Sign(testing::MakeCsr(p384.get()), kIdentity, absl::Hours(1));
   ASSERT_FALSE(issued.ok());

@@ -5,7 +5,7 @@
 
 #include "absl/status/status.h"
 
-namespace weft::ca {
+namespace weft::tls {
 
 // "<what>: <OpenSSL error strings>" with `code`; drains the queue so a later failure does not
 // report this one's reasons. OpenSSL reason strings name algorithms and parse positions, never
@@ -16,4 +16,4 @@ absl::Status OpenSslError(absl::StatusCode code, const std::string& what);
 // can cause.
 absl::Status OpenSslInternal(const std::string& what);
 
-}  // namespace weft::ca
+}  // namespace weft::tls

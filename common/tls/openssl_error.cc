@@ -1,10 +1,10 @@
-#include "agent/ca/openssl_error.h"
+#include "common/tls/openssl_error.h"
 
 #include <openssl/err.h>
 
 #include "absl/strings/str_cat.h"
 
-namespace weft::ca {
+namespace weft::tls {
 
 absl::Status OpenSslError(absl::StatusCode code, const std::string& what) {
   std::string reasons;
@@ -22,4 +22,4 @@ absl::Status OpenSslInternal(const std::string& what) {
   return OpenSslError(absl::StatusCode::kInternal, what);
 }
 
-}  // namespace weft::ca
+}  // namespace weft::tls

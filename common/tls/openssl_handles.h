@@ -1,4 +1,4 @@
-// Owning handles for the OpenSSL objects the CA touches, so that every early return (and
+// Owning handles for OpenSSL objects, so that every early return (and
 // there are many: each OpenSSL call can fail) frees what was allocated.
 #pragma once
 
@@ -6,12 +6,13 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/evp.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
 #include <memory>
 
-namespace weft::ca {
+namespace weft::tls {
 
 template <auto kFree>
 struct OpenSslDeleter {
@@ -38,5 +39,7 @@ using BasicConstraintsPtr =
 using Asn1BitStringPtr = std::unique_ptr<ASN1_BIT_STRING, OpenSslDeleter<ASN1_BIT_STRING_free>>;
 using ExtendedKeyUsagePtr =
     std::unique_ptr<EXTENDED_KEY_USAGE, OpenSslDeleter<EXTENDED_KEY_USAGE_free>>;
+using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslDeleter<SSL_CTX_free>>;
+using SslPtr = std::unique_ptr<SSL, OpenSslDeleter<SSL_free>>;
 
-}  // namespace weft::ca
+}  // namespace weft::tls

@@ -1,0 +1,232 @@
+#include "common/tls/tls_session.h"
+
+#include <openssl/buffer.h>
+#include <openssl/err.h>
+
+#include <algorithm>
+#include <climits>
+
+#include "absl/strings/str_cat.h"
+#include "common/tls/openssl_error.h"
+#include "common/tls/tls_failure_status.h"
+
+namespace weft::tls {
+namespace {
+
+// One TLS record's worth of plaintext per SSL_read; also the unit BIO_write/SSL_write take (int
+// lengths in OpenSSL).
+constexpr size_t kChunk = 16 * 1024;
+
+// A memory BIO keeps the largest buffer it ever needed. ztunnel holds thousands of idle pooled
+// connections, so one burst must not pin a megabyte per connection: a drained BIO that grew past
+// this is swapped for a fresh one.
+constexpr size_t kRetainedBioBytes = 64 * 1024;
+
+bool WouldBlock(int ssl_error) {
+  return ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE;
+}
+
+BIO* NewNetworkBio() {
+  BIO* bio = BIO_new(BIO_s_mem());
+  // An empty input buffer means "wait for more bytes", not end of stream: the socket's EOF is
+  // ztunnel's business, reported separately.
+  if (bio != nullptr) BIO_set_mem_eof_return(bio, -1);
+  return bio;
+}
+
+bool DrainedButLarge(BIO* bio) {
+  if (BIO_ctrl_pending(bio) != 0) return false;
+  BUF_MEM* memory = nullptr;
+  BIO_get_mem_ptr(bio, &memory);
+  return memory != nullptr && memory->max > kRetainedBioBytes;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
+    std::shared_ptr<const TlsContext> context) {
+  if (context == nullptr) return absl::InvalidArgumentError("TlsSession needs a TlsContext");
+  ERR_clear_error();
+  SslPtr ssl(SSL_new(context->ssl_ctx()));
+  if (ssl == nullptr) return OpenSslInternal("allocating an SSL connection");
+  BIO* network_in = NewNetworkBio();
+  BIO* network_out = NewNetworkBio();
+  if (network_in == nullptr || network_out == nullptr) {
+    BIO_free(network_in);
+    BIO_free(network_out);
+    return OpenSslInternal("allocating memory BIOs");
+  }
+  SSL_set_bio(ssl.get(), network_in, network_out);  // `ssl` owns both from here.
+  if (context->role() == TlsContext::Role::kServer) {
+    SSL_set_accept_state(ssl.get());
+  } else {
+    SSL_set_connect_state(ssl.get());
+  }
+  return std::unique_ptr<TlsSession>(
+      new TlsSession(std::move(context), std::move(ssl), network_in, network_out));
+}
+
+TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, SslPtr ssl, BIO* network_in,
+                       BIO* network_out)
+    : context_(std::move(context)),
+      ssl_(std::move(ssl)),
+      network_in_(network_in),
+      network_out_(network_out) {
+  verification_.trust_domain = context_->trust_domain();
+  InstallPeerVerification(ssl_.get(), context_->role() == TlsContext::Role::kServer,
+                          &verification_);
+}
+
+TlsSession::~TlsSession() = default;
+
+void TlsSession::SetExpectedPeerIdentity(std::string identity) {
+  verification_.expected_identity = std::move(identity);
+}
+
+absl::Status TlsSession::StartHandshake() {
+  if (!failure_.ok()) return failure_;
+  if (context_->role() == TlsContext::Role::kServer) return absl::OkStatus();
+  return ContinueHandshake();
+}
+
+absl::Status TlsSession::OnCiphertext(std::string_view data, std::string* plaintext) {
+  if (!failure_.ok()) return failure_;
+  while (!data.empty()) {
+    const size_t chunk = std::min(data.size(), size_t{INT_MAX / 2});
+    if (BIO_write(network_in_, data.data(), static_cast<int>(chunk)) != static_cast<int>(chunk)) {
+      return Fail(OpenSslInternal("buffering received ciphertext"));
+    }
+    data.remove_prefix(chunk);
+  }
+  absl::Status status = handshake_complete_ ? absl::OkStatus() : ContinueHandshake();
+  if (status.ok() && handshake_complete_) status = ReadPlaintext(plaintext);
+  ReleaseLargeIdleBuffers();
+  return status;
+}
+
+absl::Status TlsSession::WritePlaintext(std::string_view data) {
+  if (!failure_.ok()) return failure_;
+  if (shut_down_) return absl::FailedPreconditionError("write on a TLS session after Shutdown()");
+  if (!handshake_complete_) {
+    pending_plaintext_.append(data);
+    return absl::OkStatus();
+  }
+  return Encrypt(data);
+}
+
+size_t TlsSession::TakeCiphertext(std::string* out) {
+  const size_t pending = BIO_ctrl_pending(network_out_);
+  if (pending == 0) return 0;
+  const size_t old_size = out->size();
+  out->resize(old_size + pending);
+  const int taken = BIO_read(network_out_, out->data() + old_size, static_cast<int>(pending));
+  out->resize(old_size + static_cast<size_t>(std::max(taken, 0)));
+  ReleaseLargeIdleBuffers();
+  return static_cast<size_t>(std::max(taken, 0));
+}
+
+void TlsSession::ReleaseLargeIdleBuffers() {
+  // SSL_set0_[rw]bio free the BIO they replace. On allocation failure the old BIO simply stays.
+  if (DrainedButLarge(network_in_)) {
+    if (BIO* fresh = NewNetworkBio(); fresh != nullptr) {
+      SSL_set0_rbio(ssl_.get(), fresh);
+      network_in_ = fresh;
+    }
+  }
+  if (DrainedButLarge(network_out_)) {
+    if (BIO* fresh = NewNetworkBio(); fresh != nullptr) {
+      SSL_set0_wbio(ssl_.get(), fresh);
+      network_out_ = fresh;
+    }
+  }
+}
+
+bool TlsSession::has_ciphertext() const { return BIO_ctrl_pending(network_out_) > 0; }
+
+void TlsSession::Shutdown() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  if (!handshake_complete_ || !failure_.ok()) return;
+  ERR_clear_error();
+  // Returns 0 ("sent, peer's not yet received"), which is all we want: we do not wait for the
+  // peer's close_notify before closing the socket.
+  SSL_shutdown(ssl_.get());
+  ERR_clear_error();
+}
+
+absl::Status TlsSession::Fail(absl::Status status) {
+  ERR_clear_error();
+  failure_ = absl::Status(
+      status.code(),
+      absl::StrCat(handshake_complete_ ? "TLS connection failed: " : "TLS handshake failed: ",
+                   status.message()));
+  return failure_;
+}
+
+absl::Status TlsSession::ContinueHandshake() {
+  ERR_clear_error();
+  const int result = SSL_do_handshake(ssl_.get());
+  if (result == 1) return OnHandshakeComplete();
+  const int error = SSL_get_error(ssl_.get(), result);
+  if (WouldBlock(error)) return absl::OkStatus();
+  if (error == SSL_ERROR_SSL) return Fail(TlsFailureStatus(ssl_.get(), verification_));
+  return Fail(OpenSslInternal(absl::StrCat("SSL_do_handshake returned SSL_get_error ", error)));
+}
+
+absl::Status TlsSession::OnHandshakeComplete() {
+  handshake_complete_ = true;
+  // The verify callback accepts a leaf only after every check, so an empty identity here means
+  // the peer got through without one; never treat such a connection as authenticated.
+  if (verification_.verified_identity.empty() || SSL_get_verify_result(ssl_.get()) != X509_V_OK) {
+    return Fail(absl::PermissionDeniedError("peer presented no verified SPIFFE identity"));
+  }
+  if (const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl_.get()); cipher != nullptr) {
+    cipher_name_ = SSL_CIPHER_get_name(cipher);
+  }
+  const unsigned char* alpn = nullptr;
+  unsigned int alpn_length = 0;
+  SSL_get0_alpn_selected(ssl_.get(), &alpn, &alpn_length);
+  if (alpn != nullptr) alpn_.assign(reinterpret_cast<const char*>(alpn), alpn_length);
+  if (!pending_plaintext_.empty() && !shut_down_) {
+    std::string pending = std::move(pending_plaintext_);
+    pending_plaintext_.clear();
+    return Encrypt(pending);
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TlsSession::ReadPlaintext(std::string* plaintext) {
+  while (true) {
+    ERR_clear_error();
+    const size_t old_size = plaintext->size();
+    plaintext->resize(old_size + kChunk);
+    size_t read = 0;
+    const int result = SSL_read_ex(ssl_.get(), plaintext->data() + old_size, kChunk, &read);
+    plaintext->resize(old_size + (result == 1 ? read : 0));
+    if (result == 1) continue;
+    const int error = SSL_get_error(ssl_.get(), result);
+    if (WouldBlock(error)) return absl::OkStatus();
+    if (error == SSL_ERROR_ZERO_RETURN) {
+      peer_closed_ = true;
+      return absl::OkStatus();
+    }
+    if (error == SSL_ERROR_SSL) return Fail(TlsFailureStatus(ssl_.get(), verification_));
+    return Fail(OpenSslInternal(absl::StrCat("SSL_read returned SSL_get_error ", error)));
+  }
+}
+
+absl::Status TlsSession::Encrypt(std::string_view data) {
+  while (!data.empty()) {
+    ERR_clear_error();
+    const size_t chunk = std::min(data.size(), kChunk);
+    size_t written = 0;
+    // Memory BIOs never push back, so a write either completes or the connection is broken.
+    if (SSL_write_ex(ssl_.get(), data.data(), chunk, &written) != 1) {
+      return Fail(TlsFailureStatus(ssl_.get(), verification_));
+    }
+    data.remove_prefix(written);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace weft::tls
