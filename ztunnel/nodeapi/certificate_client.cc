@@ -1,0 +1,97 @@
+#include "ztunnel/nodeapi/certificate_client.h"
+
+#include <grpcpp/client_context.h>
+#include <grpcpp/create_channel.h>
+#include <grpcpp/security/credentials.h>
+#include <openssl/asn1.h>
+#include <openssl/bio.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
+#include <chrono>
+#include <ctime>
+
+#include "absl/strings/str_cat.h"
+#include "ztunnel/nodeapi/grpc_status_conversion.h"
+
+namespace weft::ztunnel {
+namespace {
+
+// The leaf's validity, read from the certificate itself: rotation is planned from what was
+// actually issued, not from what was asked for.
+absl::StatusOr<std::pair<absl::Time, absl::Time>> LeafValidity(const std::string& leaf_pem) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(
+      BIO_new_mem_buf(leaf_pem.data(), static_cast<int>(leaf_pem.size())), &BIO_free);
+  if (bio == nullptr) return absl::InternalError("IssueCertificate: out of memory");
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (cert == nullptr) {
+    return absl::InternalError("IssueCertificate: the agent's leaf certificate is not valid PEM");
+  }
+  struct tm not_before {
+  }, not_after{};
+  if (ASN1_TIME_to_tm(X509_get0_notBefore(cert.get()), &not_before) != 1 ||
+      ASN1_TIME_to_tm(X509_get0_notAfter(cert.get()), &not_after) != 1) {
+    return absl::InternalError("IssueCertificate: the leaf certificate's validity is unreadable");
+  }
+  return std::make_pair(absl::FromTimeT(timegm(&not_before)), absl::FromTimeT(timegm(&not_after)));
+}
+
+// PEM blocks end with a newline when OpenSSL writes them; one is added where it is missing so
+// that concatenated blocks stay parsable.
+std::string JoinPem(const google::protobuf::RepeatedPtrField<std::string>& blocks) {
+  std::string joined;
+  for (const std::string& block : blocks) {
+    joined += block;
+    if (!block.empty() && block.back() != '\n') joined += '\n';
+  }
+  return joined;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<CertificateClient>> CertificateClient::Create(Options options) {
+  if (options.socket_path.empty()) {
+    return absl::InvalidArgumentError("certificate client: socket_path is required");
+  }
+  auto channel = grpc::CreateChannel(absl::StrCat("unix:", options.socket_path),
+                                     grpc::InsecureChannelCredentials());
+  return std::unique_ptr<CertificateClient>(new CertificateClient(std::move(options), channel));
+}
+
+CertificateClient::CertificateClient(Options options, std::shared_ptr<grpc::Channel> channel)
+    : options_(std::move(options)),
+      channel_(std::move(channel)),
+      stub_(weft::nodeapi::v1::NodeApi::NewStub(channel_)) {}
+
+absl::StatusOr<IssuedCert> CertificateClient::Issue(const std::string& identity,
+                                                    const std::string& csr_pem,
+                                                    absl::Duration ttl) {
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() +
+                       absl::ToChronoMilliseconds(options_.deadline));
+  // The agent may be restarting: wait for it within the deadline rather than fail at once.
+  context.set_wait_for_ready(true);
+  weft::nodeapi::v1::CertificateRequest request;
+  request.set_identity(identity);
+  request.set_csr_pem(csr_pem);
+  request.set_ttl_seconds(absl::ToInt64Seconds(ttl));
+  weft::nodeapi::v1::CertificateResponse response;
+  if (grpc::Status s = stub_->IssueCertificate(&context, request, &response); !s.ok()) {
+    return FromGrpcStatus(s, "IssueCertificate");
+  }
+  if (response.cert_chain_pem().empty() || response.trust_bundle_pem().empty()) {
+    return absl::InternalError("IssueCertificate: the agent returned no chain or no trust bundle");
+  }
+  absl::StatusOr<std::pair<absl::Time, absl::Time>> validity =
+      LeafValidity(response.cert_chain_pem(0));
+  if (!validity.ok()) return validity.status();
+  IssuedCert issued;
+  issued.cert_chain_pem = JoinPem(response.cert_chain_pem());
+  issued.trust_bundle_pem = JoinPem(response.trust_bundle_pem());
+  issued.not_before = validity->first;
+  issued.not_after = validity->second;
+  return issued;
+}
+
+}  // namespace weft::ztunnel
