@@ -14,9 +14,13 @@
 #include "agent/kernel_policy.h"
 #include "agent/capture_stats_collector.h"
 #include "agent/enrollment/enrollment_controller.h"
+#include "agent/enrollment/netns_channel_handoff.h"
 #include "agent/workloads_endpoint.h"
 #include "agent/config_metrics.h"
 #include "agent/node_environment.h"
+#include "agent/nodeapi/node_api_server.h"
+#include "agent/nodeapi/node_local_ca.h"
+#include "agent/nodeapi/socket_path_preparation.h"
 #include "common/admin/admin_server.h"
 #include "common/admin/event_loop_collector.h"
 #include "common/admin/metrics_registry.h"
@@ -122,9 +126,32 @@ int Run(const AgentOptions& options) {
       log::Error("capture exclusions not applied", {{"version", snapshot->version}, {"error", s}});
     }
   });
+  // Pods go to ztunnel over the netns channel and are captured once it acknowledges them.
+  std::atomic<EnrollmentController*> enrollment_ptr{nullptr};
+  std::unique_ptr<NetnsChannelHandoff> handoff;
+  if (!options.netns_socket.empty()) {
+    absl::Status prepared = nodeapi::PrepareSocketPath(options.netns_socket);
+    auto created = !prepared.ok()
+                       ? absl::StatusOr<std::unique_ptr<NetnsChannelHandoff>>(prepared)
+                       : NetnsChannelHandoff::Create(
+        options.netns_socket,
+        [&enrollment_ptr] {
+          if (EnrollmentController* e = enrollment_ptr.load()) e->Wake();
+        },
+        metrics.get());
+    if (!created.ok()) {
+      log::Error("netns channel not started",
+                 {{"socket", options.netns_socket}, {"error", created.status()}});
+      return Fail(created.status());
+    }
+    handoff = *std::move(created);
+  }
   EnrollmentController enrollment(
-      {.node = options.node, .outbound_port = static_cast<uint16_t>(options.outbound_port)},
+      {.node = options.node,
+       .outbound_port = static_cast<uint16_t>(options.outbound_port),
+       .handoff = handoff.get()},
       std::make_unique<CgroupNetnsSource>(env->cgroup_root()), &kernel_enrollment, metrics.get());
+  enrollment_ptr.store(&enrollment);
   auto kernel_policy = KernelPolicy::Create(capture->get(), metrics.get());
   if (!kernel_policy.ok()) return Fail(kernel_policy.status());
   enrollment.SetChangeListener(
@@ -180,6 +207,35 @@ int Run(const AgentOptions& options) {
 
   if (absl::Status s = (*source)->Start(); !s.ok()) return Fail(s);
   enrollment.Start(&store);
+  // The CA takes its trust domain from the config, so it opens with the first valid snapshot:
+  // now if the file was valid, else at the first certificate request after one is applied.
+  // Without its node API the agent is useless to ztunnel: a failure now is fatal.
+  nodeapi::LazyNodeLocalCa local_ca(
+      {.ca_dir = options.ca_dir, .node = options.node, .store = &store});
+  if (store.Current() != nullptr) {
+    if (auto ca = local_ca.Get(); !ca.ok()) return Fail(ca.status());
+  } else {
+    log::Warn("local CA waits for the first valid config", {{"ca_dir", options.ca_dir}});
+  }
+  auto node_api = nodeapi::NodeApiServer::Create(
+      {.socket_path = options.node_api_socket,
+       .node = options.node,
+       .store = &store,
+       .ca = nullptr,
+       .ca_source = [&local_ca] { return local_ca.Get(); },
+       .cert_max_ttl = options.cert_max_ttl,
+       .cert_default_ttl = options.cert_max_ttl,
+       .metrics = metrics.get(),
+       .enrolled_workload_uids = [&enrollment] {
+         std::vector<std::string> uids;
+         for (const EnrolledPod& pod : enrollment.Enrolled()) uids.push_back(pod.workload.uid);
+         return uids;
+       }});
+  if (!node_api.ok()) {
+    log::Error("node API not started",
+               {{"socket", options.node_api_socket}, {"error", node_api.status()}});
+    return Fail(node_api.status());
+  }
   std::thread admin_thread([&loop] {
     if (absl::Status s = (*loop)->Run(); !s.ok()) {
       log::Error("admin event loop failed", {{"error", s}});
@@ -190,13 +246,16 @@ int Run(const AgentOptions& options) {
                               {"config", options.config_path},
                               {"cgroup_root", env->cgroup_root()},
                               {"pin_dir", env->pin_dir()},
-                              {"admin", (*server)->address().ToString()}});
+                              {"admin", (*server)->address().ToString()},
+                              {"node_api", options.node_api_socket}});
 
   int signal = 0;
   sigwait(&signals, &signal);
   log::Info("agent stopping", {{"signal", signal}});
+  (*node_api)->Stop();
   (*source)->Stop();
   enrollment.Stop();
+  enrollment_ptr.store(nullptr);
   (*loop)->Stop();
   admin_thread.join();
   server->reset();  // the loop has stopped, so the server may go from this thread

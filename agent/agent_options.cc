@@ -1,13 +1,14 @@
 #include "agent/agent_options.h"
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/cli/flag_set.h"
 
 namespace weft::agent {
 
 absl::StatusOr<AgentOptions> ParseAgentOptions(const std::vector<std::string>& args) {
   AgentOptions o;
-  std::string log_level, log_format;
+  std::string log_level, log_format, cert_max_ttl;
   cli::FlagSet flags("weft-agent --node NAME --config FILE [flags]",
                      "The weft node agent: reads the cluster config, enrolls pods and owns the "
                      "node's BPF programs.");
@@ -25,6 +26,16 @@ absl::StatusOr<AgentOptions> ParseAgentOptions(const std::vector<std::string>& a
   flags.String("getsockopt-cgroup", &o.getsockopt_cgroup, "",
                "cgroup v2 directory holding ztunnel, where SO_ORIGINAL_DST is answered "
                "(empty: --cgroup-root)");
+  flags.String("node-api-socket", &o.node_api_socket, "/run/weft/<instance>/node-api.sock",
+               "unix socket of the gRPC node API served to ztunnel");
+  flags.String("netns-socket", &o.netns_socket, "/run/weft/<instance>/netns.sock",
+               "unix socket on which pod network namespaces are handed to ztunnel; a pod is "
+               "captured once ztunnel acknowledges it (empty: no ztunnel hand-off, a pod is "
+               "captured once something listens on --outbound-port in it)");
+  flags.String("ca-dir", &o.ca_dir, "/var/lib/weft/<instance>/ca",
+               "directory of the local CA's root, ca.key (0600) and ca.crt; created 0700");
+  flags.String("cert-max-ttl", &cert_max_ttl, "24h",
+               "longest lifetime of a certificate issued to ztunnel (e.g. 24h, 90m)");
   flags.Int("outbound-port", &o.outbound_port, 15001,
             "port captured connections are sent to (127.0.0.1 / ::1 in the pod netns)");
   flags.Int("ztunnel-mark", &o.ztunnel_mark, 1337,
@@ -50,6 +61,15 @@ absl::StatusOr<AgentOptions> ParseAgentOptions(const std::vector<std::string>& a
   auto format = log::ParseFormat(log_format);
   if (!format.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--", format.status().message()));
+  }
+  if (!absl::ParseDuration(cert_max_ttl, &o.cert_max_ttl) ||
+      o.cert_max_ttl <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--cert-max-ttl ", cert_max_ttl, ": expected a positive duration such as 24h or 90m"));
+  }
+  // Per-instance paths, so several lab nodes on one kernel never share a socket or a CA.
+  for (std::string* path : {&o.node_api_socket, &o.netns_socket, &o.ca_dir}) {
+    *path = absl::StrReplaceAll(*path, {{"<instance>", o.instance}});
   }
   o.log_level = *level;
   o.log_format = *format;

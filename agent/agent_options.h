@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "common/log/logger.h"
 
 namespace weft::agent {
@@ -17,6 +18,10 @@ struct AgentOptions {
   std::string instance;
   std::string admin_addr;
   std::string getsockopt_cgroup;
+  std::string node_api_socket;  // gRPC node API for ztunnel
+  std::string netns_socket;     // SOCK_SEQPACKET pod netns hand-off to ztunnel
+  std::string ca_dir;           // local CA root: ca.key (0600) and ca.crt
+  absl::Duration cert_max_ttl = absl::Hours(24);
   int64_t outbound_port = 15001;
   int64_t ztunnel_mark = 1337;
   log::Level log_level = log::Level::kInfo;

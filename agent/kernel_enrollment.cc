@@ -27,7 +27,17 @@ absl::Status KernelEnrollment::EnrollInbound(const EnrolledPod& pod) {
     if (!address.ok()) return address.status();
     if (absl::Status s = inbound_->AddPodAddress(*cookie, *address); !s.ok()) return s;
   }
+  if (absl::Status s = UpdateInboundListeners(pod); !s.ok()) return s;
   return short_circuit_->Enroll(*cookie);
+}
+
+absl::Status KernelEnrollment::UpdateInboundListeners(const EnrolledPod& pod) {
+  for (const nodeapi::InboundListenerFd& listener : pod.inbound_listeners) {
+    if (absl::Status s = inbound_->RegisterListener(pod.netns_cookie, listener.fd->get()); !s.ok()) {
+      return s;
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status KernelEnrollment::Enroll(const EnrolledPod& pod) {

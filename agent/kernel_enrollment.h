@@ -25,6 +25,7 @@ class KernelEnrollment : public EnrollmentBackend {
   absl::Status Enroll(const EnrolledPod& pod) override;
   absl::Status Unenroll(const EnrolledPod& pod) override;
   absl::StatusOr<std::set<uint64_t>> EnrolledInKernel() override;
+  absl::Status UpdateInboundListeners(const EnrolledPod& pod) override;
 
   // mesh.excluded_ports / excluded_cidrs of a snapshot (outbound capture).
   absl::Status ApplyExclusions(const weft::config::v1::MeshSettings& mesh);

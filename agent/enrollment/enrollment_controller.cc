@@ -99,13 +99,17 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
     const PodNetns* ns = planned == plan.end() ? nullptr : FindNetns(*namespaces, planned->second);
     bool keep = planned != plan.end() && ns != nullptr && ns->inode == pod.netns_inode &&
                 planned->second == pod.workload;
-    if (keep) continue;
+    if (keep) {
+      if (options_.handoff != nullptr) RefreshListeners(pod, *ns);
+      continue;
+    }
     if (absl::Status s = backend_->Unenroll(pod); !s.ok()) {
       log::Warn("unenroll failed; will retry", {{"workload", uid}, {"error", s}});
       if (failures_) failures_->Increment();
       ++result.failed;
       continue;
     }
+    if (options_.handoff != nullptr) options_.handoff->Withdraw(uid);
     log::Info("workload unenrolled", {{"workload", uid}, {"netns_cookie", pod.netns_cookie}});
     std::lock_guard<std::mutex> lock(mu_);
     used_ids_[pod.workload_id] = false;
@@ -122,7 +126,11 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
     // restarting too); the listener condition is only for first enrollment.
     bool inherited = ns != nullptr && inherited_.count(ns->cookie) > 0;
     bool ready = inherited;
-    if (ns != nullptr && !inherited) {
+    HandoffState handoff;
+    if (ns != nullptr && options_.handoff != nullptr) {
+      handoff = options_.handoff->Offer(workload, *ns);
+      ready = ready || handoff.ready;
+    } else if (ns != nullptr && !inherited) {
       PodNetns candidate = *ns;
       netns_->ReadListeners(candidate);
       ready = OutboundReady(candidate, options_.outbound_port);
@@ -137,6 +145,8 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
     pod.netns_cookie = ns->cookie;
     pod.netns_inode = ns->inode;
     pod.netns_fd = ns->fd;
+    pod.inbound_listeners = std::move(handoff.inbound_listeners);
+    pod.handoff_generation = handoff.generation;
     {
       std::lock_guard<std::mutex> lock(mu_);
       pod.workload_id = AllocateId();
@@ -182,12 +192,30 @@ ReconcileResult EnrollmentController::Reconcile(const weft::config::v1::ClusterC
   return result;
 }
 
+void EnrollmentController::RefreshListeners(const EnrolledPod& pod, const PodNetns& ns) {
+  HandoffState state = options_.handoff->Offer(pod.workload, ns);
+  if (!state.ready || state.generation == pod.handoff_generation) return;
+  EnrolledPod updated = pod;
+  updated.inbound_listeners = std::move(state.inbound_listeners);
+  updated.handoff_generation = state.generation;
+  if (absl::Status s = backend_->UpdateInboundListeners(updated); !s.ok()) {
+    log::Warn("registering ztunnel's inbound listeners failed; will retry",
+              {{"workload", pod.workload.uid}, {"error", s}});
+    if (failures_) failures_->Increment();
+    return;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  enrolled_[pod.workload.uid] = std::move(updated);
+}
+
+void EnrollmentController::Wake() {
+  std::lock_guard<std::mutex> lock(wake_mu_);
+  snapshot_changed_ = true;
+  wake_.notify_one();
+}
+
 void EnrollmentController::Start(config::SnapshotStore* store, absl::Duration period) {
-  store->Subscribe([this](std::shared_ptr<const config::ConfigSnapshot>) {
-    std::lock_guard<std::mutex> lock(wake_mu_);
-    snapshot_changed_ = true;
-    wake_.notify_one();
-  });
+  store->Subscribe([this](std::shared_ptr<const config::ConfigSnapshot>) { Wake(); });
   thread_ = std::thread([this, store, period] { Loop(store, period); });
 }
 

@@ -22,6 +22,7 @@
 #include "absl/time/time.h"
 #include "agent/enrollment/enrollment_plan.h"
 #include "agent/enrollment/pod_netns_discovery.h"
+#include "agent/enrollment/ztunnel_handoff.h"
 #include "common/admin/metrics_registry.h"
 #include "common/config/config_snapshot.h"
 
@@ -33,6 +34,10 @@ struct EnrolledPod {
   uint64_t netns_cookie = 0;
   uint64_t netns_inode = 0;
   std::shared_ptr<int> netns_fd;
+  // ztunnel's plaintext inbound listeners (sk_lookup targets) and the handoff
+  // acknowledgement they came with.
+  std::vector<nodeapi::InboundListenerFd> inbound_listeners;
+  uint64_t handoff_generation = 0;
 };
 
 // What enrollment does in the kernel.
@@ -46,6 +51,11 @@ class EnrollmentBackend {
   // Netns cookies the kernel holds as enrolled right now — after an agent restart,
   // what the previous process enrolled (pinned maps survive it).
   virtual absl::StatusOr<std::set<uint64_t>> EnrolledInKernel() { return std::set<uint64_t>{}; }
+  // ztunnel handed over new inbound listeners for an enrolled pod (it restarted).
+  virtual absl::Status UpdateInboundListeners(const EnrolledPod& pod) {
+    (void)pod;
+    return absl::OkStatus();
+  }
 };
 
 // Where pod network namespaces come from (PodNetnsDiscovery; a fake in tests).
@@ -81,6 +91,9 @@ struct EnrollmentOptions {
   // into a port nobody serves. Once enrolled it stays enrolled while ztunnel
   // restarts (fail closed). 0: no such condition.
   uint16_t outbound_port = 15001;
+  // When set, a pod is first enrolled once ztunnel acknowledges it over the node API
+  // (and outbound_port is not consulted); unenrolled pods are withdrawn from it.
+  ZtunnelHandoff* handoff = nullptr;
 };
 
 class EnrollmentController {
@@ -101,11 +114,14 @@ class EnrollmentController {
   // Reconciles on every snapshot `store` publishes and every `period`.
   void Start(config::SnapshotStore* store, absl::Duration period = absl::Milliseconds(250));
   void Stop();
+  // Reconciles now rather than at the next period (a handoff was acknowledged).
+  void Wake();
 
   std::vector<EnrolledPod> Enrolled() const;
 
  private:
   uint32_t AllocateId();
+  void RefreshListeners(const EnrolledPod& pod, const PodNetns& ns);
   void Loop(config::SnapshotStore* store, absl::Duration period);
 
   const EnrollmentOptions options_;

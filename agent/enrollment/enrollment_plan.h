@@ -10,11 +10,13 @@
 #include <string>
 #include <vector>
 
+#include "common/config/dataplane_mode.h"
 #include "weft/config/v1/config.pb.h"
 
 namespace weft::agent {
 
-enum class InboundMode { kPermissive, kStrict };
+using config::InboundMode;
+using config::InboundModeName;
 
 struct EnrolledWorkload {
   std::string uid;
@@ -32,7 +34,5 @@ using EnrollmentPlan = std::map<std::string, EnrolledWorkload>;
 
 EnrollmentPlan PlanEnrollment(const weft::config::v1::ClusterConfig& config,
                               const std::string& node);
-
-std::string_view InboundModeName(InboundMode mode);
 
 }  // namespace weft::agent

@@ -93,6 +93,40 @@ absl::StatusOr<SocketAddress> SocketAddress::Parse(std::string_view input) {
   return out;
 }
 
+absl::StatusOr<SocketAddress> SocketAddress::FromSockaddr(const sockaddr* address,
+                                                         socklen_t length) {
+  SocketAddress out;
+  if ((address->sa_family == AF_INET && length >= sizeof(sockaddr_in)) ||
+      (address->sa_family == AF_INET6 && length >= sizeof(sockaddr_in6))) {
+    const socklen_t used = address->sa_family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+    std::memcpy(&out.storage_, address, used);
+    out.length_ = used;
+    return out;
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("socket address of family ", address->sa_family, " and length ", length,
+                   " is neither IPv4 nor IPv6"));
+}
+
+absl::StatusOr<SocketAddress> SocketAddress::FromIp(std::string_view ip, uint16_t port) {
+  if (ip.find(':') != std::string_view::npos) {
+    return Parse(absl::StrCat("[", std::string(ip), "]:", port));
+  }
+  return Parse(absl::StrCat(std::string(ip), ":", port));
+}
+
+std::string SocketAddress::IpString() const {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (storage_.ss_family == AF_INET) {
+    ::inet_ntop(AF_INET, &reinterpret_cast<const sockaddr_in*>(&storage_)->sin_addr, text,
+                sizeof(text));
+  } else if (storage_.ss_family == AF_INET6) {
+    ::inet_ntop(AF_INET6, &reinterpret_cast<const sockaddr_in6*>(&storage_)->sin6_addr, text,
+                sizeof(text));
+  }
+  return text;
+}
+
 absl::StatusOr<SocketAddress> SocketAddress::LocalOf(int fd) { return FromSockName(fd, false); }
 absl::StatusOr<SocketAddress> SocketAddress::PeerOf(int fd) { return FromSockName(fd, true); }
 

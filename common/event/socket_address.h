@@ -21,12 +21,18 @@ class SocketAddress {
   // The address a socket is bound to (getsockname) or connected to (getpeername).
   static absl::StatusOr<SocketAddress> LocalOf(int fd);
   static absl::StatusOr<SocketAddress> PeerOf(int fd);
+  // An AF_INET / AF_INET6 sockaddr as returned by the kernel.
+  static absl::StatusOr<SocketAddress> FromSockaddr(const sockaddr* address, socklen_t length);
+  // A bare IPv4 or IPv6 address ("10.0.0.1", "fd00::1") and a port.
+  static absl::StatusOr<SocketAddress> FromIp(std::string_view ip, uint16_t port);
 
   const sockaddr* sockaddr_ptr() const { return reinterpret_cast<const sockaddr*>(&storage_); }
   socklen_t length() const { return length_; }
   int family() const { return storage_.ss_family; }
   uint16_t port() const;
   std::string ToString() const;
+  // The address without the port, unbracketed ("10.0.0.1", "fd00::1").
+  std::string IpString() const;
 
  private:
   sockaddr_storage storage_{};

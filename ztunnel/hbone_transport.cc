@@ -1,0 +1,106 @@
+#include "ztunnel/hbone_transport.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace weft::ztunnel {
+
+HboneTransport::~HboneTransport() {
+  // A session being destroyed closes its open streams through their legs: end the legs
+  // first so that nothing reaches a relay twice, and free the session before the legs.
+  OnTransportClosed(absl::CancelledError("HBONE connection destroyed"));
+  h2_.reset();
+  legs_.clear();
+}
+
+void HboneTransport::TransportReady(event::ConnectionId id) {
+  id_ = id;
+  transport_ready_ = true;
+  Flush();
+}
+
+void HboneTransport::Flush() {
+  if (transport_closed_) return;
+  std::string plain;
+  if (h2_ != nullptr && h2_->TakeOutput(&plain) > 0) {
+    if (absl::Status s = tls_->WritePlaintext(plain); !s.ok()) {
+      Abort(s);
+      return;
+    }
+  }
+  if (!transport_ready_) return;
+  std::string cipher;
+  if (tls_->TakeCiphertext(&cipher) > 0) (void)loop_->Send(id_, std::move(cipher));
+  if (shutting_down_ && legs_.empty() && h2_ != nullptr && !h2_->wants_output()) {
+    (void)loop_->Close(id_);
+  }
+}
+
+absl::Status HboneTransport::OnTransportBytes(std::string_view data) {
+  std::string plain;
+  absl::Status status = tls_->OnCiphertext(data, &plain);
+  if (status.ok() && !handshake_seen_ && tls_->handshake_complete()) {
+    handshake_seen_ = true;
+    OnHandshakeDone();
+  }
+  if (status.ok() && !plain.empty()) status = h2_->OnBytes(plain);
+  if (!status.ok()) {
+    Abort(status);
+  } else {
+    Flush();
+  }
+  return status;
+}
+
+void HboneTransport::Abort(const absl::Status& reason) {
+  if (transport_closed_) return;
+  // Send whatever alert or GOAWAY explains the failure before the reset.
+  std::string plain;
+  if (h2_ != nullptr && h2_->TakeOutput(&plain) > 0) (void)tls_->WritePlaintext(plain);
+  std::string cipher;
+  if (transport_ready_ && tls_->TakeCiphertext(&cipher) > 0) {
+    (void)loop_->Send(id_, std::move(cipher));
+    (void)loop_->Close(id_);
+  } else {
+    (void)loop_->Abort(id_, reason);
+  }
+  OnTransportClosed(reason);
+}
+
+void HboneTransport::OnTransportClosed(const absl::Status& reason) {
+  if (transport_closed_) return;
+  transport_closed_ = true;
+  for (auto& [id, leg] : legs_) {
+    leg->OnTransportLost(reason);
+    released_.push_back(id);
+  }
+  if (!released_.empty()) ReleaseStream(released_.back());
+}
+
+void HboneTransport::ReleaseStream(int32_t stream_id) {
+  released_.push_back(stream_id);
+  if (free_posted_) return;
+  free_posted_ = true;
+  std::weak_ptr<int> alive = alive_;
+  loop_->Post([this, alive] {
+    if (alive.lock() != nullptr) FreeReleased();
+  });
+}
+
+void HboneTransport::FreeReleased() {
+  free_posted_ = false;
+  for (int32_t id : released_) legs_.erase(id);
+  released_.clear();
+  if (legs_.empty()) {
+    idle_since_ = std::chrono::steady_clock::now();
+    if (shutting_down_) Flush();
+  }
+}
+
+void HboneTransport::Shutdown() {
+  if (shutting_down_ || transport_closed_) return;
+  shutting_down_ = true;
+  if (h2_ != nullptr) h2_->GoAway();
+  Flush();
+}
+
+}  // namespace weft::ztunnel

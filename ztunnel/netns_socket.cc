@@ -1,0 +1,75 @@
+#include "ztunnel/netns_socket.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdlib>
+
+#include "absl/strings/str_cat.h"
+#include "common/log/logger.h"
+#include "common/status/errno_status.h"
+
+namespace weft::ztunnel {
+namespace {
+
+// The calling thread's own netns, opened once per thread.
+int HomeNetns() {
+  thread_local event::ScopedFd home(::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC));
+  return home.get();
+}
+
+// Runs `make` with the calling thread inside `netns_fd`, then returns it home.
+template <typename Make>
+absl::StatusOr<event::ScopedFd> InNetns(int netns_fd, const char* what, Make make) {
+  const int home = HomeNetns();
+  if (home < 0) return ErrnoStatus(errno, "open own netns", what);
+  if (::setns(netns_fd, CLONE_NEWNET) != 0) return ErrnoStatus(errno, "setns into pod", what);
+  absl::StatusOr<event::ScopedFd> fd = make();
+  // A worker thread left in a pod's netns would put every later socket there: no way on.
+  if (::setns(home, CLONE_NEWNET) != 0) {
+    log::Error("cannot return to ztunnel's own netns; aborting", {{"errno", errno}});
+    std::abort();
+  }
+  return fd;
+}
+
+}  // namespace
+
+absl::StatusOr<event::ScopedFd> StreamSocketInNetns(int netns_fd, int family, uint32_t mark) {
+  return InNetns(netns_fd, "outbound socket", [&]() -> absl::StatusOr<event::ScopedFd> {
+    event::ScopedFd fd(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return ErrnoStatus(errno, "socket", "pod netns");
+    if (mark != 0 && ::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {
+      return ErrnoStatus(errno, "setsockopt(SO_MARK)", "pod netns");
+    }
+    return fd;
+  });
+}
+
+absl::StatusOr<event::ScopedFd> ListenerInNetns(int netns_fd, const event::SocketAddress& address,
+                                                int backlog) {
+  return InNetns(netns_fd, "listener", [&]() -> absl::StatusOr<event::ScopedFd> {
+    const std::string where = address.ToString();
+    event::ScopedFd fd(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    if (!fd.valid()) return ErrnoStatus(errno, "socket", where);
+    const int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0) {
+      return ErrnoStatus(errno, "setsockopt(SO_REUSEPORT)", where);
+    }
+    if (address.family() == AF_INET6) {
+      ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+    }
+    if (::bind(fd.get(), address.sockaddr_ptr(), address.length()) != 0) {
+      return ErrnoStatus(errno, "bind", where);
+    }
+    if (::listen(fd.get(), backlog) != 0) return ErrnoStatus(errno, "listen", where);
+    return fd;
+  });
+}
+
+}  // namespace weft::ztunnel
