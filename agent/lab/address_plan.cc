@@ -82,6 +82,8 @@ absl::StatusOr<LabState> PlanLab(const std::string& lab, const weft::lab::v1::To
   state.set_fabric_netns(FabricNetnsName(lab));
   state.set_node_cidr(node_net->ToString());
   state.set_cluster_config_path(ClusterConfigPath(lab));
+  state.set_ca_dir(absl::StrCat(StateDir(lab), "/ca"));
+  state.set_ztunnel(true);
 
   std::map<std::string, NodeState*, std::less<>> nodes;
   std::map<std::string, uint32_t, std::less<>> next_pod_offset;
@@ -99,6 +101,12 @@ absl::StatusOr<LabState> PlanLab(const std::string& lab, const weft::lab::v1::To
     node->set_agent_cgroup(absl::StrCat(state.cgroup(), "/system/agent-", spec.name()));
     node->set_admin_addr(absl::StrCat(node->underlay_ip(), ":", kAgentAdminPort));
     node->set_log_path(absl::StrCat(StateDir(lab), "/agent-", spec.name(), ".log"));
+    node->set_node_api_socket(absl::StrCat(StateDir(lab), "/", spec.name(), "/node-api.sock"));
+    node->set_netns_socket(absl::StrCat(StateDir(lab), "/", spec.name(), "/netns.sock"));
+    auto* ztunnel = node->mutable_ztunnel();
+    ztunnel->set_cgroup(absl::StrCat(state.cgroup(), "/system/ztunnel-", spec.name()));
+    ztunnel->set_admin_addr(absl::StrCat(node->underlay_ip(), ":", kZtunnelAdminPort));
+    ztunnel->set_log_path(absl::StrCat(StateDir(lab), "/ztunnel-", spec.name(), ".log"));
     nodes[spec.name()] = node;
     next_pod_offset[spec.name()] = 2;
   }

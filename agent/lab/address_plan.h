@@ -75,5 +75,7 @@ std::string InstancePrefix(absl::string_view lab);
 
 // Port of the agent's admin server (/healthz) on the node's underlay address.
 inline constexpr int kAgentAdminPort = 15020;
+// Port of ztunnel's admin server on the node's underlay address.
+inline constexpr int kZtunnelAdminPort = 15021;
 
 }  // namespace weft::lab

@@ -46,10 +46,11 @@ struct ChildFds {
   }
 };
 
-absl::StatusOr<ChildFds> OpenChildFds(const weft::lab::state::v1::NodeState& node) {
+absl::StatusOr<ChildFds> OpenChildFds(const weft::lab::state::v1::NodeState& node,
+                                      const std::string& cgroup, const std::string& log_path) {
   ChildFds fds;
   const std::string netns = NetnsPath(node.netns());
-  const std::string procs = node.agent_cgroup() + "/cgroup.procs";
+  const std::string procs = cgroup + "/cgroup.procs";
   fds.netns = ::open(netns.c_str(), O_RDONLY | O_CLOEXEC);
   if (fds.netns < 0) return ErrnoStatus(errno, "open " + netns);
   fds.cgroup_procs = ::open(procs.c_str(), O_WRONLY | O_CLOEXEC);
@@ -58,11 +59,11 @@ absl::StatusOr<ChildFds> OpenChildFds(const weft::lab::state::v1::NodeState& nod
     fds.Close();
     return ErrnoStatus(err, "open " + procs);
   }
-  fds.log = ::open(node.log_path().c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  fds.log = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (fds.log < 0) {
     int err = errno;
     fds.Close();
-    return ErrnoStatus(err, "open " + node.log_path());
+    return ErrnoStatus(err, "open " + log_path);
   }
   fds.dev_null = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   if (fds.dev_null < 0) {
@@ -75,21 +76,27 @@ absl::StatusOr<ChildFds> OpenChildFds(const weft::lab::state::v1::NodeState& nod
 
 }  // namespace
 
-absl::StatusOr<std::string> FindAgentBinary() {
+absl::StatusOr<std::string> FindAgentBinary() { return FindNodeBinary("weft-agent", "WEFT_AGENT_BIN"); }
+
+absl::StatusOr<std::string> FindZtunnelBinary() {
+  return FindNodeBinary("weft-ztunnel", "WEFT_ZTUNNEL_BIN");
+}
+
+absl::StatusOr<std::string> FindNodeBinary(const std::string& name, const char* env_var) {
   std::string path;
-  if (const char* env = std::getenv("WEFT_AGENT_BIN"); env != nullptr && *env != '\0') {
+  if (const char* env = std::getenv(env_var); env != nullptr && *env != '\0') {
     path = env;
   } else {
     char self[4096];
     ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
     if (n <= 0) return ErrnoStatus(errno, "readlink /proc/self/exe");
     std::string exe(self, static_cast<size_t>(n));
-    path = exe.substr(0, exe.rfind('/')) + "/weft-agent";
+    path = exe.substr(0, exe.rfind('/')) + "/" + name;
   }
   if (::access(path.c_str(), X_OK) != 0) {
     return absl::FailedPreconditionError(
-        absl::StrCat("weft-agent not found at ", path, " (", std::strerror(errno),
-                     "); build it next to weftctl or set WEFT_AGENT_BIN"));
+        absl::StrCat(name, " not found at ", path, " (", std::strerror(errno),
+                     "); build it next to weftctl or set ", env_var));
   }
   return path;
 }
@@ -110,16 +117,55 @@ std::vector<std::string> AgentArgv(const std::string& binary,
           InstancePrefix(lab.name()) + node.name(),
           "--admin-addr",
           node.admin_addr(),
+          "--node-api-socket",
+          node.node_api_socket(),
+          // Without ztunnel a pod is captured once something listens on 15001 in it.
+          "--netns-socket",
+          lab.ztunnel() ? node.netns_socket() : "",
+          "--ca-dir",
+          lab.ca_dir(),
+          // SO_ORIGINAL_DST is answered where ztunnel runs; without it, in the pods.
+          "--getsockopt-cgroup",
+          lab.ztunnel() ? node.ztunnel().cgroup() : "",
           "--log-format",
           "text"};
+}
+
+std::vector<std::string> ZtunnelArgv(const std::string& binary,
+                                     const weft::lab::state::v1::NodeState& node) {
+  return {binary,
+          "--node",
+          node.name(),
+          "--node-api-socket",
+          node.node_api_socket(),
+          "--netns-socket",
+          node.netns_socket(),
+          "--admin-addr",
+          node.ztunnel().admin_addr(),
+          "--log-format",
+          "text",
+          "--access-log",
+          "stdout"};
 }
 
 absl::StatusOr<pid_t> StartAgent(const std::string& binary,
                                  const weft::lab::state::v1::LabState& lab,
                                  const weft::lab::state::v1::NodeState& node) {
-  absl::StatusOr<ChildFds> fds = OpenChildFds(node);
+  return StartNodeProcess(AgentArgv(binary, lab, node), node, node.agent_cgroup(),
+                          node.log_path());
+}
+
+absl::StatusOr<pid_t> StartZtunnel(const std::string& binary,
+                                   const weft::lab::state::v1::NodeState& node) {
+  return StartNodeProcess(ZtunnelArgv(binary, node), node, node.ztunnel().cgroup(),
+                          node.ztunnel().log_path());
+}
+
+absl::StatusOr<pid_t> StartNodeProcess(std::vector<std::string> argv,
+                                       const weft::lab::state::v1::NodeState& node,
+                                       const std::string& cgroup, const std::string& log_path) {
+  absl::StatusOr<ChildFds> fds = OpenChildFds(node, cgroup, log_path);
   if (!fds.ok()) return fds.status();
-  std::vector<std::string> argv = AgentArgv(binary, lab, node);
   std::vector<char*> args;
   for (std::string& a : argv) args.push_back(a.data());
   args.push_back(nullptr);
@@ -129,7 +175,7 @@ absl::StatusOr<pid_t> StartAgent(const std::string& binary,
   if (pid < 0) {
     int err = errno;
     fds->Close();
-    return ErrnoStatus(err, "fork for weft-agent " + node.name());
+    return ErrnoStatus(err, "fork for " + argv[0] + " on " + node.name());
   }
   if (pid == 0) {
     if (::dup2(fds->dev_null, 0) < 0 || ::dup2(fds->log, 1) < 0 || ::dup2(fds->log, 2) < 0) {
@@ -138,14 +184,14 @@ absl::StatusOr<pid_t> StartAgent(const std::string& binary,
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0) ChildFail("prctl(PR_SET_PDEATHSIG)", 126);
     // The supervisor may have died between fork and prctl; then nobody would kill us.
     if (::getppid() != parent) ::_exit(126);
-    if (::write(fds->cgroup_procs, "0", 1) != 1) ChildFail("join agent cgroup", 126);
+    if (::write(fds->cgroup_procs, "0", 1) != 1) ChildFail("join cgroup", 126);
     if (::setns(fds->netns, CLONE_NEWNET) != 0) ChildFail("setns into node netns", 126);
     sigset_t none;
     sigemptyset(&none);
     ::sigprocmask(SIG_SETMASK, &none, nullptr);
     for (int sig : {SIGPIPE, SIGINT, SIGTERM, SIGHUP}) ::signal(sig, SIG_DFL);
     ::execv(args[0], args.data());
-    ChildFail("execv weft-agent", 127);
+    ChildFail("execv", 127);
   }
   fds->Close();
   return pid;

@@ -20,6 +20,10 @@ namespace weft::lab {
 
 // $WEFT_AGENT_BIN, else weft-agent next to this executable (/proc/self/exe).
 absl::StatusOr<std::string> FindAgentBinary();
+// $WEFT_ZTUNNEL_BIN, else weft-ztunnel next to this executable.
+absl::StatusOr<std::string> FindZtunnelBinary();
+// $<env_var>, else `name` next to this executable.
+absl::StatusOr<std::string> FindNodeBinary(const std::string& name, const char* env_var);
 
 // The agent's command line for `node`.
 std::vector<std::string> AgentArgv(const std::string& binary,
@@ -33,6 +37,18 @@ std::vector<std::string> AgentArgv(const std::string& binary,
 absl::StatusOr<pid_t> StartAgent(const std::string& binary,
                                  const weft::lab::state::v1::LabState& lab,
                                  const weft::lab::state::v1::NodeState& node);
+
+// The node's weft-ztunnel, the same way: node netns, its own cgroup (the agent's
+// --getsockopt-cgroup), output appended to node.ztunnel().log_path().
+std::vector<std::string> ZtunnelArgv(const std::string& binary,
+                                     const weft::lab::state::v1::NodeState& node);
+absl::StatusOr<pid_t> StartZtunnel(const std::string& binary,
+                                   const weft::lab::state::v1::NodeState& node);
+
+// Forks and execs argv[0] in the node's netns and `cgroup`, output to `log_path`.
+absl::StatusOr<pid_t> StartNodeProcess(std::vector<std::string> argv,
+                                       const weft::lab::state::v1::NodeState& node,
+                                       const std::string& cgroup, const std::string& log_path);
 
 // Field 22 of /proc/<pid>/stat (clock ticks since boot).
 absl::StatusOr<uint64_t> ProcessStartTime(pid_t pid);

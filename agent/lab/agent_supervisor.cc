@@ -88,6 +88,30 @@ absl::Status AgentSupervisor::Launch(int node_index) {
   return SaveNode(node_index);
 }
 
+absl::Status AgentSupervisor::StartZtunnels() {
+  if (ztunnel_binary_.empty()) return absl::OkStatus();
+  for (int i = 0; i < state_.nodes_size(); ++i) {
+    if (absl::Status s = LaunchZtunnel(i); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status AgentSupervisor::LaunchZtunnel(int node_index) {
+  auto* node = state_.mutable_nodes(node_index);
+  absl::StatusOr<pid_t> pid = StartZtunnel(ztunnel_binary_, *node);
+  if (!pid.ok()) return pid.status();
+  auto* z = node->mutable_ztunnel();
+  z->set_pid(*pid);
+  absl::StatusOr<uint64_t> start = ProcessStartTime(*pid);
+  z->set_start_time(start.ok() ? *start : 0);
+  Restart& restart = ztunnel_restarts_[node_index];
+  restart.due = absl::InfiniteFuture();
+  restart.started = absl::Now();
+  weft::log::Info("ztunnel started",
+                  {{"node", node->name()}, {"pid", *pid}, {"log", z->log_path()}});
+  return SaveNode(node_index);
+}
+
 absl::Status AgentSupervisor::LaunchSandbox(int pod_index) {
   auto* pod = state_.mutable_pods(pod_index);
   absl::StatusOr<pid_t> pid = StartPodSandbox(*pod);
@@ -123,6 +147,7 @@ absl::Status AgentSupervisor::SaveNode(int node_index) {
     target->set_agent_pid(node.agent_pid());
     target->set_agent_start_time(node.agent_start_time());
     target->set_agent_restarts(node.agent_restarts());
+    *target->mutable_ztunnel() = node.ztunnel();
     return absl::OkStatus();
   });
 }
@@ -171,6 +196,22 @@ void AgentSupervisor::HandleExit(pid_t pid, int status) {
       weft::log::Warn("cannot record agent exit", {{"error", s}});
     return;
   }
+  for (int i = 0; i < state_.nodes_size(); ++i) {
+    auto* z = state_.mutable_nodes(i)->mutable_ztunnel();
+    if (z->pid() != pid) continue;
+    absl::Duration backoff = ScheduleRestart(ztunnel_restarts_[i]);
+    z->set_pid(0);
+    z->set_start_time(0);
+    z->set_restarts(z->restarts() + 1);
+    weft::log::Warn("ztunnel exited; restarting", {{"node", state_.nodes(i).name()},
+                                                   {"pid", static_cast<int>(pid)},
+                                                   {"how", DescribeExit(status)},
+                                                   {"restart_in", absl::FormatDuration(backoff)},
+                                                   {"log", z->log_path()}});
+    if (absl::Status s = SaveNode(i); !s.ok())
+      weft::log::Warn("cannot record ztunnel exit", {{"error", s}});
+    return;
+  }
 }
 
 void AgentSupervisor::RunDueRestarts() {
@@ -180,6 +221,14 @@ void AgentSupervisor::RunDueRestarts() {
     if (absl::Status s = Launch(index); !s.ok()) {
       restart.due = now + kMaxBackoff;
       weft::log::Error("agent restart failed",
+                       {{"node", state_.nodes(index).name()}, {"error", s}});
+    }
+  }
+  for (auto& [index, restart] : ztunnel_restarts_) {
+    if (restart.due > now) continue;
+    if (absl::Status s = LaunchZtunnel(index); !s.ok()) {
+      restart.due = now + kMaxBackoff;
+      weft::log::Error("ztunnel restart failed",
                        {{"node", state_.nodes(index).name()}, {"error", s}});
     }
   }
@@ -211,7 +260,7 @@ void AgentSupervisor::ReapAll(absl::Duration timeout) {
 
 bool AgentSupervisor::PollOnce(absl::Duration max_wait) {
   absl::Time next_restart = absl::InfiniteFuture();
-  for (const auto* restarts : {&restarts_, &sandbox_restarts_}) {
+  for (const auto* restarts : {&restarts_, &sandbox_restarts_, &ztunnel_restarts_}) {
     for (const auto& [index, restart] : *restarts) {
       next_restart = std::min(next_restart, restart.due);
     }
@@ -254,6 +303,12 @@ absl::Status AgentSupervisor::WaitReady(absl::Duration timeout) {
       absl::Status probe = node.agent_pid() == 0
                                ? absl::UnavailableError("agent not running (restart pending)")
                                : ProbeHealthz(node.netns(), node.admin_addr(), absl::Seconds(1));
+      if (probe.ok() && !ztunnel_binary_.empty()) {
+        probe = node.ztunnel().pid() == 0
+                    ? absl::UnavailableError("ztunnel not running (restart pending)")
+                    : ProbeHealthz(node.netns(), node.ztunnel().admin_addr(), absl::Seconds(1));
+        if (!probe.ok()) probe = absl::UnavailableError(absl::StrCat("ztunnel: ", probe.message()));
+      }
       healthy[i] = probe.ok();
       if (!probe.ok()) last_error[i] = absl::StrCat(node.name(), ": ", probe.message());
       all = all && healthy[i];

@@ -17,8 +17,11 @@ namespace weft::lab {
 
 class AgentSupervisor {
  public:
-  AgentSupervisor(std::string lab, std::string agent_binary)
-      : lab_(std::move(lab)), agent_binary_(std::move(agent_binary)) {}
+  // `ztunnel_binary` empty: the lab runs no ztunnel.
+  AgentSupervisor(std::string lab, std::string agent_binary, std::string ztunnel_binary = "")
+      : lab_(std::move(lab)),
+        agent_binary_(std::move(agent_binary)),
+        ztunnel_binary_(std::move(ztunnel_binary)) {}
   ~AgentSupervisor();
 
   // Blocks SIGINT, SIGTERM and SIGCHLD and opens the signalfd. Call first, before any
@@ -31,6 +34,8 @@ class AgentSupervisor {
 
   // Starts every node's agent and records the pids in state.json.
   absl::Status StartAgents();
+  // Starts every node's ztunnel (after the agents: it connects to their node API).
+  absl::Status StartZtunnels();
 
   // Until every agent answers /healthz; Cancelled on SIGINT/SIGTERM, DeadlineExceeded
   // (naming the nodes and their last probe error) after `timeout`.
@@ -62,6 +67,7 @@ class AgentSupervisor {
   static absl::Duration ScheduleRestart(Restart& restart);
   absl::Status Launch(int node_index);
   absl::Status LaunchSandbox(int pod_index);
+  absl::Status LaunchZtunnel(int node_index);
   void HandleExit(pid_t pid, int status);
   void RunDueRestarts();
   absl::Status SaveNode(int node_index);
@@ -69,11 +75,13 @@ class AgentSupervisor {
 
   std::string lab_;
   std::string agent_binary_;
+  std::string ztunnel_binary_;
   weft::lab::state::v1::LabState state_;
   int signal_fd_ = -1;
   bool stop_requested_ = false;
   std::map<int, Restart> restarts_;          // by node index
   std::map<int, Restart> sandbox_restarts_;  // by pod index
+  std::map<int, Restart> ztunnel_restarts_;  // by node index
 };
 
 }  // namespace weft::lab

@@ -107,6 +107,10 @@ void StopAgentsGracefully(const LabState& state, int grace_ms) {
       ::kill(node.agent_pid(), SIGTERM);
       running.push_back(node.agent_pid());
     }
+    if (IsSameProcess(node.ztunnel().pid(), node.ztunnel().start_time())) {
+      ::kill(node.ztunnel().pid(), SIGTERM);
+      running.push_back(node.ztunnel().pid());
+    }
   }
   absl::Time deadline = absl::Now() + absl::Milliseconds(grace_ms);
   while (!running.empty() && absl::Now() < deadline) {

@@ -1,6 +1,7 @@
 // `weftctl lab up TOPOLOGY [--name LAB] [--detach] [--ready-timeout SECONDS]`: builds the
 // lab, then stays as its supervisor until SIGINT/SIGTERM and tears it down.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
+#include "agent/ca/local_ca.h"
 #include "agent/lab/address_plan.h"
 #include "agent/lab/agent_launcher.h"
 #include "agent/lab/agent_supervisor.h"
@@ -25,6 +27,7 @@
 #include "agent/lab/state_store.h"
 #include "agent/lab/topology_loader.h"
 #include "common/log/logger.h"
+#include "common/status/errno_status.h"
 
 namespace weft::lab {
 namespace {
@@ -37,15 +40,16 @@ struct UpRequest {
   LabState plan;
   weft::config::v1::ClusterConfig config;
   std::string agent_binary;
+  std::string ztunnel_binary;  // empty: --no-ztunnel
   absl::Duration ready_timeout = absl::Seconds(60);
 };
 
 absl::StatusOr<UpRequest> Prepare(const std::vector<std::string>& args) {
-  absl::StatusOr<LabArgs> parsed = ParseLabArgs(args, {"--name", "--ready-timeout"}, {"--detach"});
+  absl::StatusOr<LabArgs> parsed = ParseLabArgs(args, {"--name", "--ready-timeout"}, {"--detach", "--no-ztunnel"});
   if (!parsed.ok()) return parsed.status();
   if (parsed->positional.size() != 1 || parsed->has_command) {
     return absl::InvalidArgumentError(
-        "usage: weftctl lab up TOPOLOGY.yaml [--name LAB] [--detach]");
+        "usage: weftctl lab up TOPOLOGY.yaml [--name LAB] [--detach] [--no-ztunnel]");
   }
   UpRequest request;
   absl::StatusOr<std::string> lab = ResolveLabName(parsed->Flag("--name"));
@@ -64,6 +68,12 @@ absl::StatusOr<UpRequest> Prepare(const std::vector<std::string>& args) {
   absl::StatusOr<std::string> binary = FindAgentBinary();
   if (!binary.ok()) return binary.status();
   request.agent_binary = *binary;
+  const bool ztunnel = !parsed->Has("--no-ztunnel");
+  if (ztunnel) {
+    absl::StatusOr<std::string> ztunnel_binary = FindZtunnelBinary();
+    if (!ztunnel_binary.ok()) return ztunnel_binary.status();
+    request.ztunnel_binary = *ztunnel_binary;
+  }
   absl::StatusOr<std::string> cgroup2 = host::Cgroup2MountPoint();
   if (!cgroup2.ok()) return cgroup2.status();
   absl::StatusOr<std::string> bpffs = host::EnsureBpffsMounted();
@@ -71,6 +81,7 @@ absl::StatusOr<UpRequest> Prepare(const std::vector<std::string>& args) {
   absl::StatusOr<LabState> plan = PlanLab(request.lab, request.topology.topology, *cgroup2, *bpffs);
   if (!plan.ok()) return plan.status();
   request.plan = std::move(*plan);
+  request.plan.set_ztunnel(ztunnel);
   char resolved[PATH_MAX];
   request.plan.set_topology_path(::realpath(request.topology.path.c_str(), resolved) != nullptr
                                      ? resolved
@@ -111,12 +122,33 @@ absl::Status Interrupted(AgentSupervisor& supervisor) {
                                                    : absl::OkStatus();
 }
 
+// One root of trust for the whole lab, as one cluster has: every node's agent opens the same
+// CA directory, so every ztunnel trusts every other's certificates. Made here, before the
+// agents start, so that two agents never race to create it.
+absl::Status CreateLabCa(const LabState& plan, const weft::config::v1::ClusterConfig& config) {
+  if (::mkdir(plan.ca_dir().c_str(), 0700) != 0 && errno != EEXIST) {
+    return ErrnoStatus(errno, "mkdir", plan.ca_dir());
+  }
+  ca::LocalCaOptions options;
+  options.root_key_path = plan.ca_dir() + "/ca.key";
+  options.root_cert_path = plan.ca_dir() + "/ca.crt";
+  options.trust_domain =
+      config.mesh().trust_domain().empty() ? "cluster.local" : config.mesh().trust_domain();
+  // The lab only makes the root; the agents issue.
+  options.authorizer = [](const std::string&) {
+    return absl::PermissionDeniedError("the lab issues no certificates");
+  };
+  absl::StatusOr<std::unique_ptr<ca::LocalCa>> ca = ca::LocalCa::Create(std::move(options));
+  return ca.ok() ? absl::OkStatus() : ca.status();
+}
+
 absl::Status BuildAndStart(const UpRequest& request, AgentSupervisor& supervisor) {
   const LabState& plan = request.plan;
   std::vector<std::string> cgroups = {plan.cgroup()};
   for (const auto& node : plan.nodes()) {
     cgroups.push_back(node.cgroup_root());
     cgroups.push_back(node.agent_cgroup());
+    if (plan.ztunnel()) cgroups.push_back(node.ztunnel().cgroup());
   }
   for (const auto& pod : plan.pods()) cgroups.push_back(pod.cgroup());
   for (const std::string& path : cgroups) {
@@ -141,7 +173,9 @@ absl::Status BuildAndStart(const UpRequest& request, AgentSupervisor& supervisor
                   {{"lab", plan.name()}, {"nodes", plan.nodes_size()}, {"pods", plan.pods_size()}});
   // Sandboxes before agents: an agent finds its pods' netns through their processes.
   if (absl::Status s = supervisor.StartSandboxes(plan); !s.ok()) return s;
+  if (absl::Status s = CreateLabCa(plan, request.config); !s.ok()) return s;
   if (absl::Status s = supervisor.StartAgents(); !s.ok()) return s;
+  if (absl::Status s = supervisor.StartZtunnels(); !s.ok()) return s;
   if (absl::Status s = supervisor.WaitReady(request.ready_timeout); !s.ok()) return s;
   return UpdateState(request.lab, [](LabState& state) {
     state.set_phase("ready");
@@ -212,7 +246,7 @@ int Supervise(UpRequest& request, int report_fd) {
   // Recorded before anything exists, so `lab down` can undo any part of what follows.
   if (absl::Status s = SaveState(lab, request.plan); !s.ok()) return report_failure(s);
 
-  AgentSupervisor supervisor(lab, request.agent_binary);
+  AgentSupervisor supervisor(lab, request.agent_binary, request.ztunnel_binary);
   absl::Status status = supervisor.Init();
   if (status.ok()) status = BuildAndStart(request, supervisor);
   if (!status.ok()) {

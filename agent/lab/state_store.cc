@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <filesystem>
 #include <cstdlib>
 #include <cstring>
 
@@ -83,27 +84,12 @@ absl::Status CreateStateDir(const std::string& lab) {
 }
 
 absl::Status RemoveStateDir(const std::string& lab) {
+  // Files, the lab CA's directory and the nodes' socket directories; nothing is mounted
+  // there, so a plain recursive removal cannot leave the directory.
   const std::string dir = StateDir(lab);
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return ErrnoStatus(errno, absl::StrCat("opendir ", dir));
-  }
-  // The state directory is flat: the lab writes only files into it.
-  while (dirent* entry = ::readdir(d)) {
-    absl::string_view name = entry->d_name;
-    if (name == "." || name == "..") continue;
-    std::string path = absl::StrCat(dir, "/", name);
-    if (::unlink(path.c_str()) != 0 && errno != ENOENT) {
-      int err = errno;
-      ::closedir(d);
-      return ErrnoStatus(err, absl::StrCat("unlink ", path));
-    }
-  }
-  ::closedir(d);
-  if (::rmdir(dir.c_str()) != 0 && errno != ENOENT) {
-    return ErrnoStatus(errno, absl::StrCat("rmdir ", dir));
-  }
+  std::error_code error;
+  std::filesystem::remove_all(dir, error);
+  if (error) return absl::InternalError(absl::StrCat("remove ", dir, ": ", error.message()));
   return absl::OkStatus();
 }
 
