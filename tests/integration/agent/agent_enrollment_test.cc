@@ -14,7 +14,7 @@ constexpr int kServerPort = 8080;
 constexpr int kLive = 1000;  // enrollment changes take effect within 1 s
 
 TEST_F(AgentLabTest, EnrollmentFollowsListenerAndLabelsWithinOneSecond) {
-  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agen"));
+  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agen", /*with_ztunnel=*/false));
   auto server = StartEchoServer(Placement("server", false), {kServerPort});
   ASSERT_NE(server, nullptr);
   auto client = StartPodClient(Placement("client", true));

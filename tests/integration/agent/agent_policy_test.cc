@@ -30,7 +30,7 @@ std::string DenyPolicy(bool with_rules) {
 }
 
 TEST_F(AgentLabTest, DenyPolicyFailsConnectWithEpermAndIsCounted) {
-  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agpo"));
+  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agpo", /*with_ztunnel=*/false));
   auto server = StartEchoServer(Placement("server", false), {8080, 9090});
   ASSERT_NE(server, nullptr);
   auto ztunnel = StartStandInZtunnel(Placement("client", true));

@@ -34,7 +34,7 @@ int32_t AgentPid(const std::string& lab, const std::string& node) {
 }
 
 TEST_F(AgentLabTest, AgentKilledThreeTimesDropsNoConnection) {
-  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agrs"));
+  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agrs", /*with_ztunnel=*/false));
   auto server = StartEchoServer(Placement("server", false), {8080});
   ASSERT_NE(server, nullptr);
   auto ztunnel = StartStandInZtunnel(Placement("client", true));

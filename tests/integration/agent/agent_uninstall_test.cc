@@ -23,7 +23,7 @@ bool Exists(const std::string& path) {
 }
 
 TEST_F(AgentLabTest, UninstallAfterACrashLeavesNothingPinnedOrAttached) {
-  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agun"));
+  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agun", /*with_ztunnel=*/false));
   auto bpffs = host::FindMountOfType("bpf");
   ASSERT_TRUE(bpffs.ok()) << bpffs.status();
   const auto& node = Node("node-a");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "tests/integration/lab/lab_test_support.h"
@@ -16,11 +17,15 @@ class LabTest : public ::testing::Test {
   }
 
   // Brings up deploy/lab/two-node.yaml as a lab named after `tag`; the test fails
-  // (fatally) when `up` does.
-  void StartTwoNodeLab(const std::string& tag) {
+  // (fatally) when `up` does. Without ztunnel, the agents capture a pod once something
+  // listens on 15001 in it (tests of the kernel side bring their own listener).
+  void StartTwoNodeLab(const std::string& tag, bool with_ztunnel = true) {
     lab_ = UniqueLabName(tag);
     Weftctl({"lab", "down", "--name", lab_});  // a leftover of an aborted earlier run
-    ProcessResult up = Weftctl({"lab", "up", TwoNodeTopologyPath(), "--name", lab_, "--detach"});
+    std::vector<std::string> args = {"lab", "up", TwoNodeTopologyPath(), "--name", lab_,
+                                     "--detach"};
+    if (!with_ztunnel) args.push_back("--no-ztunnel");
+    ProcessResult up = Weftctl(args);
     ASSERT_EQ(up.exit_code, 0) << "lab up failed: " << up.err << up.out;
     ASSERT_NE(up.out.find("lab " + lab_ + " ready"), std::string::npos) << up.out;
     state_ = ReadLabState(lab_);

@@ -27,7 +27,7 @@ sockaddr_in Address(const std::string& ip, uint16_t port) {
 }
 
 TEST_F(LabTest, TcpBetweenPodsOnDifferentNodesCarriesPayloadIntact) {
-  StartTwoNodeLab("tcp");
+  StartTwoNodeLab("tcp", /*with_ztunnel=*/false);
   const auto& server = Pod("server");  // node-b
   const auto& client = Pod("client");  // node-a
   ASSERT_NE(server.node(), client.node());
