@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include <future>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "common/log/logger.h"
@@ -66,6 +67,12 @@ NetnsChannelClient::Outcome PodRegistry::Acknowledge(const Pod& pod) {
 NetnsChannelClient::Outcome PodRegistry::Add(const PodNetnsMessage& message,
                                              event::ScopedFd netns_fd) {
   const std::string& uid = message.workload_uid();
+  // The agent offers pods as soon as ztunnel connects, which may be before the config
+  // stream delivered its first snapshot. Refusing makes the agent offer the pod again.
+  for (int i = 0; i < 200 && has_config_ && !has_config_(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (has_config_ && !has_config_()) return {"no config from the agent yet", {}};
   struct stat st {};
   if (::fstat(netns_fd.get(), &st) != 0) return {"cannot stat the netns fd", {}};
   {

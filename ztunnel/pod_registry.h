@@ -28,8 +28,10 @@ struct PodPorts {
 
 class PodRegistry {
  public:
-  PodRegistry(std::vector<Worker*> workers, PodPorts ports)
-      : workers_(std::move(workers)), ports_(ports) {}
+  // `has_config` says whether a config snapshot is in force: a pod is acknowledged (and so
+  // captured) only once ztunnel can tell who it is and what policy applies.
+  PodRegistry(std::vector<Worker*> workers, PodPorts ports, std::function<bool()> has_config)
+      : workers_(std::move(workers)), ports_(ports), has_config_(std::move(has_config)) {}
 
   // The netns channel handler (runs on the channel's thread).
   nodeapi::NetnsChannelClient::Outcome OnMessage(const nodeapi::PodNetnsMessage& message,
@@ -60,6 +62,7 @@ class PodRegistry {
 
   std::vector<Worker*> workers_;
   const PodPorts ports_;
+  std::function<bool()> has_config_;
   mutable std::mutex mu_;
   std::map<std::string, Pod> pods_;
   bool synced_ = false;

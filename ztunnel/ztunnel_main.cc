@@ -3,6 +3,7 @@
 // pod's listeners on every io_uring worker, and carries pod traffic between nodes as HBONE
 // over mutual TLS. SIGTERM drains.
 #include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <future>
@@ -189,7 +190,7 @@ int Run(const ZtunnelOptions& options) {
   if (!config_stream.ok()) return Fail(config_stream.status());
   (*config_stream)->Start();
 
-  PodRegistry registry(worker_ptrs, PodPorts{});
+  PodRegistry registry(worker_ptrs, PodPorts{}, [&shared] { return shared.view() != nullptr; });
   NetnsChannelLoop channel(options.netns_socket, &registry);
   channel.Start();
 
@@ -275,6 +276,12 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // Every proxied connection holds two sockets: take the whole descriptor allowance.
+  rlimit files{};
+  if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
+    files.rlim_cur = files.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &files);
+  }
 
   auto options = weft::ztunnel::ParseZtunnelOptions(weft::cli::Args(argc, argv));
   if (options.ok() && options->help) {

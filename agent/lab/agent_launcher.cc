@@ -132,8 +132,9 @@ std::vector<std::string> AgentArgv(const std::string& binary,
 }
 
 std::vector<std::string> ZtunnelArgv(const std::string& binary,
+                                     const weft::lab::state::v1::LabState& lab,
                                      const weft::lab::state::v1::NodeState& node) {
-  return {binary,
+  std::vector<std::string> argv = {binary,
           "--node",
           node.name(),
           "--node-api-socket",
@@ -146,6 +147,8 @@ std::vector<std::string> ZtunnelArgv(const std::string& binary,
           "text",
           "--access-log",
           "stdout"};
+  argv.insert(argv.end(), lab.ztunnel_flags().begin(), lab.ztunnel_flags().end());
+  return argv;
 }
 
 absl::StatusOr<pid_t> StartAgent(const std::string& binary,
@@ -156,8 +159,9 @@ absl::StatusOr<pid_t> StartAgent(const std::string& binary,
 }
 
 absl::StatusOr<pid_t> StartZtunnel(const std::string& binary,
+                                   const weft::lab::state::v1::LabState& lab,
                                    const weft::lab::state::v1::NodeState& node) {
-  return StartNodeProcess(ZtunnelArgv(binary, node), node, node.ztunnel().cgroup(),
+  return StartNodeProcess(ZtunnelArgv(binary, lab, node), node, node.ztunnel().cgroup(),
                           node.ztunnel().log_path());
 }
 

@@ -41,8 +41,10 @@ absl::StatusOr<pid_t> StartAgent(const std::string& binary,
 // The node's weft-ztunnel, the same way: node netns, its own cgroup (the agent's
 // --getsockopt-cgroup), output appended to node.ztunnel().log_path().
 std::vector<std::string> ZtunnelArgv(const std::string& binary,
+                                     const weft::lab::state::v1::LabState& lab,
                                      const weft::lab::state::v1::NodeState& node);
 absl::StatusOr<pid_t> StartZtunnel(const std::string& binary,
+                                   const weft::lab::state::v1::LabState& lab,
                                    const weft::lab::state::v1::NodeState& node);
 
 // Forks and execs argv[0] in the node's netns and `cgroup`, output to `log_path`.

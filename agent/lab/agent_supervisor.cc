@@ -98,7 +98,7 @@ absl::Status AgentSupervisor::StartZtunnels() {
 
 absl::Status AgentSupervisor::LaunchZtunnel(int node_index) {
   auto* node = state_.mutable_nodes(node_index);
-  absl::StatusOr<pid_t> pid = StartZtunnel(ztunnel_binary_, *node);
+  absl::StatusOr<pid_t> pid = StartZtunnel(ztunnel_binary_, state_, *node);
   if (!pid.ok()) return pid.status();
   auto* z = node->mutable_ztunnel();
   z->set_pid(*pid);

@@ -12,6 +12,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 #include "agent/ca/local_ca.h"
 #include "agent/lab/address_plan.h"
@@ -82,6 +83,11 @@ absl::StatusOr<UpRequest> Prepare(const std::vector<std::string>& args) {
   if (!plan.ok()) return plan.status();
   request.plan = std::move(*plan);
   request.plan.set_ztunnel(ztunnel);
+  if (const char* flags = std::getenv("WEFT_LAB_ZTUNNEL_FLAGS"); ztunnel && flags != nullptr) {
+    for (absl::string_view flag : absl::StrSplit(flags, ' ', absl::SkipEmpty())) {
+      request.plan.add_ztunnel_flags(std::string(flag));
+    }
+  }
   char resolved[PATH_MAX];
   request.plan.set_topology_path(::realpath(request.topology.path.c_str(), resolved) != nullptr
                                      ? resolved
