@@ -88,6 +88,13 @@ void HboneTransport::ReleaseStream(int32_t stream_id) {
 
 void HboneTransport::FreeReleased() {
   free_posted_ = false;
+  // Once the transport is lost the session still holds every open stream's leg as its
+  // StreamEvents and calls OnStreamClosed on them when it is destroyed: those legs must
+  // live as long as the session (the destructor frees them after it).
+  if (transport_closed_) {
+    released_.clear();
+    return;
+  }
   for (int32_t id : released_) legs_.erase(id);
   released_.clear();
   if (legs_.empty()) {

@@ -23,18 +23,21 @@ void Relay::Attach(Side side, RelayLeg* leg) {
     if (hooks_.on_upstream_ready) hooks_.on_upstream_ready();
     if (legs_[side] == nullptr) return;  // the hook tore it down
   }
+  // held_[side] is what the other leg read for this one while it was not attached yet.
   const Side other = Other(side);
-  if (!held_[other].empty()) {
+  if (!held_[side].empty()) {
     std::string held;
-    held.swap(held_[other]);
+    held.swap(held_[side]);
     if (side == kUpstream) record_.bytes_sent += held.size();
     else record_.bytes_received += held.size();
-    if (!leg->Deliver(held) && legs_[other] != nullptr) legs_[other]->SetReading(false);
+    const bool accepted = leg->Deliver(held);
+    // A source paused at the hold bound reads again unless this leg is backed up now.
+    if (legs_[other] != nullptr) legs_[other]->SetReading(accepted);
   } else if (legs_[other] != nullptr) {
     legs_[other]->SetReading(true);
   }
-  if (held_end_[other] && legs_[side] != nullptr) {
-    held_end_[other] = false;
+  if (held_end_[side] && legs_[side] != nullptr) {
+    held_end_[side] = false;
     legs_[side]->DeliverEnd();
   }
 }

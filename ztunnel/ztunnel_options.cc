@@ -67,10 +67,15 @@ absl::StatusOr<ZtunnelOptions> ParseZtunnelOptions(const std::vector<std::string
         absl::StrCat("unexpected argument \"", positional->front(), "\" (see --help)"));
   }
   auto level = log::ParseLevel(log_level);
-  if (!level.ok()) return absl::InvalidArgumentError(absl::StrCat("--", level.status().message()));
+  // The log library names the value, not the flag: say which flag it came from.
+  if (!level.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-level: ", std::string(level.status().message())));
+  }
   auto format = log::ParseFormat(log_format);
   if (!format.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("--", format.status().message()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("--log-format: ", std::string(format.status().message())));
   }
   o.log_level = *level;
   o.log_format = *format;
