@@ -50,6 +50,20 @@ absl::StatusOr<event::ScopedFd> StreamSocketInNetns(int netns_fd, int family, ui
   });
 }
 
+absl::Status EnableListenerMigration(int netns_fd) {
+  absl::StatusOr<event::ScopedFd> done =
+      InNetns(netns_fd, "tcp_migrate_req", []() -> absl::StatusOr<event::ScopedFd> {
+        // /proc/sys/net shows the netns of the thread that opens it.
+        event::ScopedFd fd(::open("/proc/sys/net/ipv4/tcp_migrate_req", O_WRONLY | O_CLOEXEC));
+        if (!fd.valid()) return ErrnoStatus(errno, "open", "/proc/sys/net/ipv4/tcp_migrate_req");
+        if (::write(fd.get(), "1", 1) != 1) {
+          return ErrnoStatus(errno, "write", "/proc/sys/net/ipv4/tcp_migrate_req");
+        }
+        return event::ScopedFd();
+      });
+  return done.status();
+}
+
 absl::StatusOr<event::ScopedFd> ListenerInNetns(int netns_fd, const event::SocketAddress& address,
                                                 int backlog) {
   return InNetns(netns_fd, "listener", [&]() -> absl::StatusOr<event::ScopedFd> {

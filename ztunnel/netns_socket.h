@@ -17,6 +17,11 @@ namespace weft::ztunnel {
 // (SO_MARK; 0 = none) so the kernel capture lets it pass.
 absl::StatusOr<event::ScopedFd> StreamSocketInNetns(int netns_fd, int family, uint32_t mark);
 
+// Sets net.ipv4.tcp_migrate_req=1 in that netns: when a listener of a SO_REUSEPORT group
+// closes (a draining ztunnel), connections still in its accept queue move to another
+// member (its successor) instead of being reset.
+absl::Status EnableListenerMigration(int netns_fd);
+
 // A non-blocking listening socket on `address` in that netns, with SO_REUSEPORT so every
 // worker (and a successor ztunnel) can bind the same address.
 absl::StatusOr<event::ScopedFd> ListenerInNetns(int netns_fd, const event::SocketAddress& address,

@@ -88,6 +88,11 @@ NetnsChannelClient::Outcome PodRegistry::Add(const PodNetnsMessage& message,
   context->addresses.assign(message.addresses().begin(), message.addresses().end());
   context->netns = std::make_shared<event::ScopedFd>(std::move(netns_fd));
   context->netns_inode = st.st_ino;
+  if (absl::Status s = EnableListenerMigration(context->netns->get()); !s.ok()) {
+    // Only a ztunnel handover loses by it (queued connections reset): go on.
+    log::Warn("cannot enable listener migration in the pod's netns",
+              {{"workload", uid}, {"error", s}});
+  }
   const bool has_v6 = std::any_of(context->addresses.begin(), context->addresses.end(), IsV6);
 
   // Every worker gets its own socket of each address (one SO_REUSEPORT group per address).

@@ -56,6 +56,7 @@ class NetnsChannelLoop {
     if (thread_.joinable()) thread_.join();
   }
   bool connected() const { return connected_; }
+  bool superseded() const { return superseded_; }
 
  private:
   void Run() {
@@ -79,6 +80,15 @@ class NetnsChannelLoop {
       log::Info("netns channel connected", {{"path", path_}});
       absl::Status s = client_->Serve();
       connected_ = false;
+      if (client_->superseded()) {
+        // Keep serving the pods' established connections; the successor owns new ones
+        // once this process drains on SIGTERM.
+        log::Info("a newer ztunnel took over the pods; not reconnecting", {});
+        superseded_ = true;
+        std::lock_guard<std::mutex> lock(mu_);
+        client_.reset();
+        return;
+      }
       if (!stopping_) log::Warn("netns channel lost; reconnecting", {{"why", s}});
       std::lock_guard<std::mutex> lock(mu_);
       client_.reset();
@@ -90,6 +100,7 @@ class NetnsChannelLoop {
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
+  std::atomic<bool> superseded_{false};
   std::mutex mu_;
   std::unique_ptr<nodeapi::NetnsChannelClient> client_;
 };
@@ -206,6 +217,7 @@ int Run(const ZtunnelOptions& options) {
   admin_options.metrics = metrics;
   admin_options.readiness = [&]() -> absl::Status {
     if (shared.view() == nullptr) return absl::UnavailableError("no config from the agent yet");
+    if (channel.superseded()) return absl::UnavailableError("superseded by a newer ztunnel");
     if (!registry.synced()) return absl::UnavailableError("netns channel not synchronised yet");
     return absl::OkStatus();
   };

@@ -44,6 +44,7 @@ void NetnsChannelClient::Shutdown() { ::shutdown(socket_.get(), SHUT_RDWR); }
 absl::Status NetnsChannelClient::Serve() {
   while (true) {
     absl::Status s = ServeOne();
+    if (superseded_.load()) return s;
     if (s.ok() || absl::IsInvalidArgument(s) || absl::IsDataLoss(s)) continue;
     return s;
   }
@@ -68,6 +69,10 @@ absl::Status NetnsChannelClient::ServeOne() {
     ack.set_error(std::string(received.status().message()));
     if (absl::Status s = SendNetnsAck(socket_.get(), ack, {}, 0); !s.ok()) return s;
     return received.status();
+  }
+  if (received->message.kind() == PodNetnsMessage::SUPERSEDED) {
+    superseded_.store(true);
+    return absl::AbortedError("netns channel: a newer ztunnel took over the pods");
   }
   ack.set_sequence(received->message.sequence());
   Outcome outcome = handler_(received->message, std::move(received->netns_fd));

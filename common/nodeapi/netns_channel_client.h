@@ -61,6 +61,8 @@ class NetnsChannelClient {
   void Shutdown();
 
   uint64_t rejected_packets() const { return rejected_packets_.load(); }
+  // The agent said a newer ztunnel took over (Serve returned Aborted): do not reconnect.
+  bool superseded() const { return superseded_.load(); }
 
  private:
   NetnsChannelClient(event::ScopedFd socket, Handler handler)
@@ -69,6 +71,7 @@ class NetnsChannelClient {
   event::ScopedFd socket_;
   Handler handler_;
   std::atomic<uint64_t> rejected_packets_{0};
+  std::atomic<bool> superseded_{false};
 };
 
 }  // namespace weft::nodeapi

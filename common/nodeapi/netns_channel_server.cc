@@ -152,14 +152,15 @@ void NetnsChannelServer::DropConnectionLocked() {
 
 void NetnsChannelServer::Run() {
   while (!stopping_.load()) {
-    pollfd fds[3] = {{wake_fd_.get(), POLLIN, 0}, {listen_fd_.get(), POLLIN, 0}, {-1, 0, 0}};
+    std::vector<pollfd> fds = {{wake_fd_.get(), POLLIN, 0}, {listen_fd_.get(), POLLIN, 0}, {-1, 0, 0}};
     {
       absl::MutexLock lock(&mu_);
       if (conn_.valid()) {
         fds[2] = {conn_.get(), static_cast<short>(POLLIN | (outbox_.empty() ? 0 : POLLOUT)), 0};
       }
     }
-    if (::poll(fds, 3, -1) < 0) {
+    for (const Retiring& r : retiring_) fds.push_back({r.fd.get(), POLLIN, 0});
+    if (::poll(fds.data(), fds.size(), retiring_.empty() ? -1 : 1000) < 0) {
       if (errno == EINTR) continue;
       log::Error("netns channel server: poll failed", {{"errno", errno}});
       return;
@@ -176,8 +177,21 @@ void NetnsChannelServer::Run() {
     if (fds[2].fd >= 0 && fds[2].revents != 0) {
       ReadAcks();
     }
+    ServeRetiring();
     FlushOutbox();
   }
+}
+
+void NetnsChannelServer::ServeRetiring() {
+  const absl::Time now = absl::Now();
+  std::erase_if(retiring_, [now](Retiring& r) {
+    while (true) {
+      absl::StatusOr<SeqPacket> packet = ReceiveSeqPacket(r.fd.get(), MSG_DONTWAIT);
+      if (absl::IsResourceExhausted(packet.status())) break;  // nothing more queued
+      if (!packet.ok() && !absl::IsDataLoss(packet.status())) return true;  // it closed
+    }
+    return now - r.since > absl::Seconds(5);
+  });
 }
 
 void NetnsChannelServer::AcceptConnection() {
@@ -194,6 +208,20 @@ void NetnsChannelServer::AcceptConnection() {
   {
     absl::MutexLock lock(&mu_);
     replaced = conn_.valid();
+    if (replaced) {
+      // The old ztunnel reads SUPERSEDED, then EOF, and stops reconnecting. Its connection
+      // is kept (its late acks discarded) until it hangs up: closing a unix socket with
+      // unread data would reset it before it read the message. Best effort: a ztunnel
+      // that misses it reconnects once and is superseded again.
+      PodNetnsMessage superseded;
+      superseded.set_sequence(next_sequence_++);
+      superseded.set_kind(PodNetnsMessage::SUPERSEDED);
+      (void)SendNetnsMessage(conn_.get(), superseded, -1, MSG_DONTWAIT);
+      ::shutdown(conn_.get(), SHUT_WR);
+      // A duplicate keeps the socket open past DropConnectionLocked's close.
+      retiring_.push_back(
+          Retiring{event::ScopedFd(::fcntl(conn_.get(), F_DUPFD_CLOEXEC, 0)), absl::Now()});
+    }
     DropConnectionLocked();
     conn_ = std::move(conn);
     EnqueueResyncLocked();

@@ -88,6 +88,8 @@ class NetnsChannelServer {
   void Wake();
   void AcceptConnection();
   void ReadAcks();
+  // Replaced connections, drained until their ztunnel hangs up (server thread only).
+  void ServeRetiring();
   void FlushOutbox();
   void DropConnectionLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void EnqueueResyncLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -102,6 +104,11 @@ class NetnsChannelServer {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> connections_accepted_{0};
   std::atomic<uint64_t> rejected_acks_{0};
+  struct Retiring {
+    event::ScopedFd fd;
+    absl::Time since;
+  };
+  std::vector<Retiring> retiring_;  // server thread only
 
   mutable absl::Mutex mu_;
   // Only the server thread replaces or closes conn_ (so poll never sees a reused fd number);

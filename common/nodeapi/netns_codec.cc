@@ -40,11 +40,12 @@ absl::Status CheckFields(const PodNetnsMessage& message) {
       }
       return absl::OkStatus();
     case PodNetnsMessage::SNAPSHOT_DONE:
+    case PodNetnsMessage::SUPERSEDED:
       return absl::OkStatus();
     default:
       return absl::InvalidArgumentError(absl::StrCat(
           "netns channel: message (sequence ", message.sequence(), ") has kind ",
-          static_cast<int>(message.kind()), ", expected ADD, REMOVE or SNAPSHOT_DONE"));
+          static_cast<int>(message.kind()), ", expected ADD, REMOVE, SNAPSHOT_DONE or SUPERSEDED"));
   }
 }
 

@@ -154,7 +154,7 @@ TEST(NetnsCodecTest, UnknownKindIsRejected) {
   absl::StatusOr<ReceivedNetnsMessage> got = ReceiveNetnsMessage(p.b.get(), 0);
   ASSERT_TRUE(absl::IsInvalidArgument(got.status()));
   EXPECT_THAT(std::string(got.status().message()),
-              HasSubstr("expected ADD, REMOVE or SNAPSHOT_DONE"));
+              HasSubstr("expected ADD, REMOVE, SNAPSHOT_DONE or SUPERSEDED"));
 }
 
 TEST(NetnsCodecTest, OversizedPacketsAreRefusedAndTruncationIsReported) {
