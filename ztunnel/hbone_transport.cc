@@ -30,7 +30,7 @@ void HboneTransport::Flush() {
   if (!transport_ready_) return;
   std::string cipher;
   if (tls_->TakeCiphertext(&cipher) > 0) (void)loop_->Send(id_, std::move(cipher));
-  if (shutting_down_ && legs_.empty() && h2_ != nullptr && !h2_->wants_output()) {
+  if (close_when_idle_ && legs_.empty() && h2_ != nullptr && !h2_->wants_output()) {
     (void)loop_->Close(id_);
   }
 }
@@ -99,15 +99,32 @@ void HboneTransport::FreeReleased() {
   released_.clear();
   if (legs_.empty()) {
     idle_since_ = std::chrono::steady_clock::now();
-    if (shutting_down_) Flush();
+    if (close_when_idle_) Flush();
   }
 }
 
 void HboneTransport::Shutdown() {
   if (shutting_down_ || transport_closed_) return;
   shutting_down_ = true;
-  if (h2_ != nullptr) h2_->GoAway();
+  if (h2_ == nullptr) return;
+  if (!accepts_streams()) {
+    // Our own connection: nothing more will be opened on it; close once its streams end.
+    h2_->GoAway();
+    close_when_idle_ = true;
+    Flush();
+    return;
+  }
+  // Streams the peer opened before it saw the notice are still served; a second after it,
+  // the final GOAWAY names the last stream this side accepted.
+  h2_->ShutdownNotice();
   Flush();
+  std::weak_ptr<int> alive = alive_;
+  loop_->AddTimer(std::chrono::seconds(1), [this, alive] {
+    if (alive.lock() == nullptr || transport_closed_) return;
+    h2_->GoAway();
+    close_when_idle_ = true;
+    Flush();
+  });
 }
 
 }  // namespace weft::ztunnel

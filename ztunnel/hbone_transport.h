@@ -48,6 +48,8 @@ class HboneTransport : public HboneSessionHost {
   void Abort(const absl::Status& reason);
   // Called once when the TLS handshake completes (peer identity known).
   virtual void OnHandshakeDone() {}
+  // Whether the peer opens streams here (server side): its shutdown is then two-step.
+  virtual bool accepts_streams() const { return false; }
   // Expires with the transport: for callbacks that may outlive it.
   std::weak_ptr<int> alive_token() const { return alive_; }
 
@@ -65,6 +67,7 @@ class HboneTransport : public HboneSessionHost {
   bool transport_closed_ = false;
   bool handshake_seen_ = false;
   bool shutting_down_ = false;
+  bool close_when_idle_ = false;  // the final GOAWAY is out: close once no stream is left
   // Closed legs are freed from a posted task, never under a call that may still use them
   // (a leg's own method, or the relay that called it); the token outlives no transport.
   bool free_posted_ = false;

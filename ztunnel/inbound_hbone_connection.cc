@@ -39,6 +39,7 @@ std::unique_ptr<InboundHboneConnection> InboundHboneConnection::Accept(
   conn->server_ = h2->get();
   conn->h2_ = *std::move(h2);
   conn->TransportReady(id);
+  worker.AddInbound(conn.get());
   return conn;
 }
 
@@ -92,6 +93,7 @@ void InboundHboneConnection::OnPeerClosed(event::EventLoop& loop, event::Connect
 
 void InboundHboneConnection::OnClosed(event::EventLoop&, event::ConnectionId,
                                       const absl::Status& reason) {
+  worker_.RemoveInbound(this);
   OnTransportClosed(reason.ok() ? absl::UnavailableError("HBONE connection closed") : reason);
 }
 

@@ -33,6 +33,7 @@ class InboundHboneConnection : public event::ConnectionHandler, public HboneTran
  private:
   InboundHboneConnection(Worker& worker, std::shared_ptr<const PodContext> pod)
       : HboneTransport(&worker.loop()), worker_(worker), pod_(std::move(pod)) {}
+  bool accepts_streams() const override { return true; }
   hbone::StreamEvents* OnConnectRequest(int32_t stream_id, const hbone::ConnectRequest& request);
   void RespondLater(int32_t stream_id, int status);
   void SendResponses();

@@ -68,6 +68,7 @@ void Worker::StopAccepting() {
     entry.listeners.clear();
   }
   pool_.ShutdownAll();
+  for (HboneTransport* connection : inbound_) connection->Shutdown();
 }
 
 void Worker::AbortAll(const absl::Status& reason) {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -42,8 +43,13 @@ class Worker {
   void RemovePod(const std::string& uid);
   // Loop thread. Every relay started for a pod, so RemovePod and drain can end them.
   void Track(const std::string& pod_uid, const std::shared_ptr<Relay>& relay);
-  // Loop thread. Stops accepting everywhere (drain); established connections go on.
+  // Loop thread. Stops accepting everywhere (drain): listeners close, and every HBONE
+  // connection, ours or a peer's, gets a GOAWAY so new streams go to a successor;
+  // established streams go on.
   void StopAccepting();
+  // Loop thread. Inbound HBONE connections, so a drain can send them GOAWAY.
+  void AddInbound(HboneTransport* connection) { inbound_.insert(connection); }
+  void RemoveInbound(HboneTransport* connection) { inbound_.erase(connection); }
   // Loop thread. Ends every connection still open.
   void AbortAll(const absl::Status& reason);
   size_t live_relays();
@@ -65,6 +71,7 @@ class Worker {
   HboneConnectionPool pool_;
   LoadBalancer balancer_;
   std::map<std::string, PodOnWorker> pods_;
+  std::set<HboneTransport*> inbound_;
 };
 
 }  // namespace weft::ztunnel

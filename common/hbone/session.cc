@@ -196,6 +196,12 @@ void Session::GoAway() {
                         nullptr, 0);
 }
 
+void Session::ShutdownNotice() {
+  if (failed() || goaway_sent_) return;
+  // Server sessions only (nghttp2 refuses it for clients, which is harmless here).
+  nghttp2_submit_shutdown_notice(session_);
+}
+
 bool Session::is_closed() const {
   if (failed()) return true;
   if (!streams_.empty() || !output_.empty()) return false;

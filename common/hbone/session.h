@@ -48,6 +48,10 @@ class Session {
   // The owner has passed n bytes of this stream's data on: return them to the peer's window.
   void Consume(int32_t stream_id, size_t n);
   // Graceful shutdown: GOAWAY(NO_ERROR) with the last processed stream id.
+  // Server: the first half of a graceful shutdown (RFC 9113 §6.8): a GOAWAY naming the
+  // highest stream id, so the peer stops opening streams but none already in flight is
+  // refused. Follow with GoAway() once a round trip has passed.
+  void ShutdownNotice();
   void GoAway();
 
   size_t open_streams() const { return streams_.size(); }

@@ -191,7 +191,11 @@ void CertificateManager::Renew(const std::string& identity, uint64_t generation)
       entry.credentials = fresh;
       entry.failures = 0;
       entry.last_error = absl::OkStatus();
-      entry.next_attempt = schedule_.RenewAt(fresh->not_before, fresh->not_after);
+      // Half of the lifetime left when it arrived: CAs backdate not_before for clock skew
+      // (ours by a minute), which with a short TTL would put "half-life" in the past and
+      // renew in a loop.
+      entry.next_attempt =
+          schedule_.RenewAt(std::max(fresh->not_before, options_.clock()), fresh->not_after);
     } else {
       ++entry.failures;
       entry.last_error = obtained.status();

@@ -15,6 +15,7 @@
 #include <csignal>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
 
 namespace weft::agent::testing {
@@ -209,13 +210,17 @@ std::string EchoOnce(int fd) {
 bool Captured(const std::string& banner) { return banner.rfind("ztunnel ", 0) == 0; }
 
 // `churn IP PORT MS`: a greeted connect (then close) every MS ms until the channel says
-// "stop"; the reply counts attempts, failed connects and connects not captured.
+// "stop"; the reply counts attempts, failed connects and connects not captured, names the
+// first problem, and gives the longest window (ms) from a failed connect's start to the
+// next successful one's.
 std::string Churn(int channel, const std::string& ip, uint16_t port, int interval_ms) {
   int attempts = 0;
   int failed = 0;
   int not_captured = 0;
   std::string first_problem = "-";
   Clock::time_point next = Clock::now();
+  std::optional<Clock::time_point> failing_since;
+  int64_t longest_failing_ms = 0;
   while (true) {
     int wait = static_cast<int>(
         std::chrono::duration_cast<std::chrono::milliseconds>(next - Clock::now()).count());
@@ -223,9 +228,18 @@ std::string Churn(int channel, const std::string& ip, uint16_t port, int interva
     if (::poll(&p, 1, std::max(wait, 0)) != 0) break;  // "stop" (or the test went away)
     next += std::chrono::milliseconds(interval_ms);
     ++attempts;
+    const Clock::time_point started = Clock::now();
     std::string banner = ConnectAndGreet(ip, port, nullptr);
     if (banner.rfind("err ", 0) == 0) {
       ++failed;
+      if (!failing_since) failing_since = started;
+    } else if (failing_since) {
+      longest_failing_ms = std::max<int64_t>(
+          longest_failing_ms,
+          std::chrono::duration_cast<std::chrono::milliseconds>(started - *failing_since).count());
+      failing_since.reset();
+    }
+    if (banner.rfind("err ", 0) == 0) {
     } else if (!Captured(banner)) {
       ++not_captured;
     } else {
@@ -237,7 +251,14 @@ std::string Churn(int channel, const std::string& ip, uint16_t port, int interva
   ReadLineFrom(channel, 100, &error);  // consume "stop"
   for (char& c : first_problem) c = c == ' ' ? '_' : c;
   std::ostringstream out;
-  out << "churn " << attempts << " " << failed << " " << not_captured << " " << first_problem;
+  if (failing_since) {
+    longest_failing_ms = std::max<int64_t>(
+        longest_failing_ms, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                Clock::now() - *failing_since)
+                                .count());
+  }
+  out << "churn " << attempts << " " << failed << " " << not_captured << " " << first_problem
+      << " " << longest_failing_ms;
   return out.str();
 }
 
