@@ -59,14 +59,18 @@ std::string RenderLabSummary(const LabState& state) {
   std::vector<std::vector<std::string>> nodes;
   for (const auto& node : state.nodes()) {
     nodes.push_back({node.name(), node.underlay_ip(), node.pod_cidr(), node.netns(),
-                     absl::StrCat(node.agent_pid()), node.admin_addr()});
+                     absl::StrCat(node.agent_pid()), node.admin_addr(),
+                     state.ztunnel() ? absl::StrCat(node.ztunnel().pid()) : "-",
+                     state.ztunnel() ? node.ztunnel().admin_addr() : "-"});
   }
   std::vector<std::vector<std::string>> pods;
   for (const auto& pod : state.pods()) pods.push_back(PodRow(pod));
   return absl::StrCat(
       "lab ", state.name(), ": ", state.nodes_size(), " nodes, ", state.pods_size(),
       " pods, state in ", StateDir(state.name()), ", config ", state.cluster_config_path(), "\n",
-      RenderTable({"NODE", "UNDERLAY", "POD CIDR", "NETNS", "AGENT PID", "ADMIN"}, nodes),
+      RenderTable({"NODE", "UNDERLAY", "POD CIDR", "NETNS", "AGENT PID", "ADMIN", "ZTUNNEL PID",
+                   "ZTUNNEL ADMIN"},
+                  nodes),
       RenderTable(kPodHeader, pods));
 }
 
@@ -83,6 +87,14 @@ LabStatus CollectStatus(const LabState& state) {
     out->set_agent_alive(IsSameProcess(node.agent_pid(), node.agent_start_time()));
     absl::Status probe = ProbeHealthz(node.netns(), node.admin_addr(), absl::Milliseconds(500));
     out->set_healthz(probe.ok() ? "ok" : std::string(probe.message()));
+    if (state.ztunnel()) {
+      out->set_ztunnel_alive(IsSameProcess(node.ztunnel().pid(), node.ztunnel().start_time()));
+      absl::Status z =
+          ProbeHealthz(node.netns(), node.ztunnel().admin_addr(), absl::Milliseconds(500));
+      out->set_ztunnel_healthz(z.ok() ? "ok" : std::string(z.message()));
+    } else {
+      out->set_ztunnel_healthz("-");
+    }
   }
   *status.mutable_pods() = state.pods();
   for (const auto& pod : state.pods()) {
@@ -98,7 +110,10 @@ std::string RenderStatusTable(const LabStatus& status) {
   for (const auto& n : status.nodes()) {
     nodes.push_back({n.node().name(), n.node().underlay_ip(), n.node().pod_cidr(),
                      absl::StrCat(n.node().agent_pid()), n.agent_alive() ? "yes" : "no",
-                     absl::StrCat(n.node().agent_restarts()), n.healthz()});
+                     absl::StrCat(n.node().agent_restarts()), n.healthz(),
+                     n.ztunnel_healthz() == "-" ? "-" : absl::StrCat(n.node().ztunnel().pid()),
+                     n.ztunnel_healthz() == "-" ? "-" : (n.ztunnel_alive() ? "yes" : "no"),
+                     n.ztunnel_healthz()});
   }
   std::vector<std::vector<std::string>> pods;
   for (const auto& p : status.pod_statuses()) {
@@ -111,7 +126,8 @@ std::string RenderStatusTable(const LabStatus& status) {
       "lab ", status.name(), ": ", status.phase(), ", supervisor pid ", status.supervisor_pid(),
       status.supervisor_alive() ? " (running)" : " (not running)", ", state in ",
       status.state_dir(), "\n",
-      RenderTable({"NODE", "UNDERLAY", "POD CIDR", "AGENT PID", "ALIVE", "RESTARTS", "HEALTHZ"},
+      RenderTable({"NODE", "UNDERLAY", "POD CIDR", "AGENT PID", "ALIVE", "RESTARTS", "HEALTHZ",
+                   "ZTUNNEL PID", "ALIVE", "HEALTHZ"},
                   nodes),
       RenderTable({"POD", "NODE", "IP", "NETNS", "SANDBOX PID", "ALIVE", "RESTARTS", "CGROUP"},
                   pods));
