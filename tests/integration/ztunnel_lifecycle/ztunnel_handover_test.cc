@@ -76,6 +76,13 @@ TEST_P(ZtunnelHandoverTest, SuccessorTakesOverWhileTheOldOneDrains) {
   ChurnResult churn = ParseChurn(*reply);
   std::printf("handover of %s's ztunnel: %s (longest failing window %d ms)\n",
               node_name.c_str(), churn.raw.c_str(), churn.longest_failing_ms);
+  if (churn.failed > 0) {
+    // What the ztunnels said about the failures (warnings and refused connections).
+    for (const std::string& log : {"/run/weft/lab/" + lab_ + "/ztunnel-" + node_name + ".log",
+                                   "/run/weft/lab/" + lab_ + "/ztunnel-successor.log"}) {
+      std::printf("--- %s (problems)\n%s", log.c_str(), ProblemLines(log, 20).c_str());
+    }
+  }
   RecordProperty("longest_failing_window_ms", churn.longest_failing_ms);
   RecordProperty("failed_connects", churn.failed);
   EXPECT_GT(churn.attempts, 100) << churn.raw;

@@ -39,6 +39,24 @@ int CountInZtunnelLog(const std::string& lab, const std::string& node, const std
   return count;
 }
 
+std::string ProblemLines(const std::string& path, size_t max) {
+  std::ifstream log(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (std::getline(log, line)) {
+    const bool access = line.find("\"outcome\"") != std::string::npos;
+    if ((access && line.find("\"outcome\":\"closed\"") == std::string::npos) ||
+        line.find(" warn ") != std::string::npos || line.find(" error ") != std::string::npos) {
+      lines.push_back(line);
+    }
+  }
+  std::string out;
+  for (size_t i = lines.size() > max ? lines.size() - max : 0; i < lines.size(); ++i) {
+    out += lines[i] + "\n";
+  }
+  return out;
+}
+
 pid_t StartSuccessorZtunnel(const weft::lab::state::v1::LabState& lab,
                             const weft::lab::state::v1::NodeState& node,
                             const std::string& admin_addr, const std::string& log_path) {

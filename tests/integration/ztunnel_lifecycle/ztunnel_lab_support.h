@@ -22,6 +22,8 @@ ChurnResult ParseChurn(const std::string& reply);
 int32_t ZtunnelPid(const std::string& lab, const std::string& node);
 // Occurrences of `needle` in the node's ztunnel log.
 int CountInZtunnelLog(const std::string& lab, const std::string& node, const std::string& needle);
+// The last `max` lines of a ztunnel log that are warnings, errors or failed connections.
+std::string ProblemLines(const std::string& path, size_t max);
 
 // Starts another weft-ztunnel for `node` (same netns, cgroup, sockets) with its admin server
 // on `admin_addr`; its output goes to `log_path`. The pid, or -1.
