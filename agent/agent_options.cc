@@ -40,9 +40,13 @@ absl::StatusOr<AgentOptions> ParseAgentOptions(const std::vector<std::string>& a
             "port captured connections are sent to (127.0.0.1 / ::1 in the pod netns)");
   flags.Int("ztunnel-mark", &o.ztunnel_mark, 1337,
             "SO_MARK of ztunnel's own sockets, which are never captured (0: none)");
-  flags.Bool("loopback-short-circuit", &o.loopback_short_circuit, true,
+  // Off by default: on this kernel a blocking recv() on a socket in the SOCKHASH returns
+  // EAGAIN when woken without data (e.g. by the ACK of its own FIN after shutdown(SHUT_WR)),
+  // which breaks applications that never expect EAGAIN from a blocking socket.
+  flags.Bool("loopback-short-circuit", &o.loopback_short_circuit, false,
              "move bytes between enrolled pods' apps and ztunnel over loopback with "
-             "sockops + sk_msg instead of the TCP stack");
+             "sockops + sk_msg instead of the TCP stack (faster; see agent/README.md for "
+             "why it is off by default)");
   flags.String("log-level", &log_level, "info", "debug, info, warn or error");
   flags.String("log-format", &log_format, "text", "text or json (one JSON object per line)");
   flags.Bool("uninstall", &o.uninstall, false,

@@ -27,7 +27,7 @@ struct AgentOptions {
   log::Level log_level = log::Level::kInfo;
   log::Format log_format = log::Format::kText;
   bool uninstall = false;
-  bool loopback_short_circuit = true;
+  bool loopback_short_circuit = false;
   bool help = false;
   std::string usage;  // --help text
 };
