@@ -18,8 +18,13 @@ void StreamLeg::Opened(HboneSessionHost* host, int32_t stream_id, bool await_res
 bool StreamLeg::Deliver(std::string_view data) {
   if (closed_) return true;
   absl::StatusOr<bool> accepted = host_->session().SendData(stream_id_, data);
+  // The flush may already move enough of the buffer out to owe (and pay) the drained
+  // notice, before the relay has paused the source: then there is nothing to wait for.
+  in_deliver_ = true;
+  drained_in_deliver_ = false;
   host_->Flush();
-  return !accepted.ok() || *accepted;
+  in_deliver_ = false;
+  return !accepted.ok() || *accepted || drained_in_deliver_;
 }
 
 void StreamLeg::DeliverEnd() {
@@ -64,7 +69,13 @@ void StreamLeg::OnData(int32_t, std::string_view data) {
 
 void StreamLeg::OnPeerEnd(int32_t) { relay_->OnReadEnd(side_); }
 
-void StreamLeg::OnSendBufferDrained(int32_t) { relay_->OnDrained(side_); }
+void StreamLeg::OnSendBufferDrained(int32_t) {
+  if (in_deliver_) {
+    drained_in_deliver_ = true;  // Deliver reports "not backed up" instead
+    return;
+  }
+  relay_->OnDrained(side_);
+}
 
 void StreamLeg::OnStreamClosed(int32_t, const absl::Status& status) {
   if (closed_) return;

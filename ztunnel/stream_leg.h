@@ -55,6 +55,8 @@ class StreamLeg : public RelayLeg, public hbone::StreamEvents {
   bool reading_ = true;
   bool closed_ = false;
   size_t unconsumed_ = 0;  // received while reading was paused: the peer's window stays shut
+  bool in_deliver_ = false;
+  bool drained_in_deliver_ = false;
 };
 
 }  // namespace weft::ztunnel

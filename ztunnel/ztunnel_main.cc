@@ -2,6 +2,7 @@
 // certificates, receives enrolled pods' network namespaces on the netns channel, opens each
 // pod's listeners on every io_uring worker, and carries pod traffic between nodes as HBONE
 // over mutual TLS. SIGTERM drains.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -288,6 +289,11 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // The data path moves bytes in buffers of up to a few MiB (TLS records batched per flush,
+  // send queues); above glibc's mmap threshold each one would be mapped and unmapped,
+  // page-faulted and zeroed every time. Keep them on the heap and do not trim it eagerly.
+  mallopt(M_MMAP_THRESHOLD, 16 << 20);
+  mallopt(M_TRIM_THRESHOLD, 64 << 20);
   // Every proxied connection holds two sockets: take the whole descriptor allowance.
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
