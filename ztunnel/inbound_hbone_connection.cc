@@ -2,9 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "common/log/logger.h"
-#include "ztunnel/netns_socket.h"
+#include "ztunnel/inbound_authorization.h"
 #include "ztunnel/socket_leg.h"
 #include "ztunnel/stream_leg.h"
+#include "ztunnel/upstream_connect.h"
 
 namespace weft::ztunnel {
 
@@ -136,39 +137,15 @@ hbone::StreamEvents* InboundHboneConnection::OnConnectRequest(
     return raw_leg;
   }
 
-  authz::ConnectionAttributes attributes;
-  attributes.source_principal = tls_->peer_identity();
-  attributes.source_namespace = NamespaceOfIdentity(tls_->peer_identity());
-  absl::StatusOr<event::SocketAddress> peer = event::SocketAddress::Parse(peer_address_);
-  if (peer.ok()) {
-    if (absl::StatusOr<authz::IpAddress> ip = authz::IpAddress::Parse(peer->IpString()); ip.ok()) {
-      attributes.source_ip = *ip;
-    }
-  }
-  attributes.destination = self->authz_destination;
-  if (absl::StatusOr<authz::IpAddress> ip = authz::IpAddress::Parse(target->IpString()); ip.ok()) {
-    attributes.destination_ip = *ip;
-  }
-  attributes.destination_port = target->port();
-  const authz::Decision decision = view->authorizer().Evaluate(attributes);
-  if (decision.verdict != authz::Verdict::kAllow) {
-    // NEEDS_L7 without a waypoint fails closed.
-    relay->Fail("policy_denied",
-                absl::PermissionDeniedError(absl::StrCat(
-                    authz::VerdictName(decision.verdict), " by ",
-                    decision.policy_name.empty() ? std::string("default")
-                                                 : absl::StrCat(decision.policy_namespace, "/",
-                                                                decision.policy_name),
-                    ": ", decision.reason)));
+  const std::string source_ip = [&] {
+    absl::StatusOr<event::SocketAddress> peer = event::SocketAddress::Parse(peer_address_);
+    return peer.ok() ? peer->IpString() : std::string();
+  }();
+  if (absl::Status allowed =
+          AuthorizeInbound(*view, *self, tls_->peer_identity(), source_ip, *target);
+      !allowed.ok()) {
+    relay->Fail("policy_denied", allowed);
     RespondLater(stream_id, 403);
-    return raw_leg;
-  }
-
-  absl::StatusOr<event::ScopedFd> socket =
-      StreamSocketInNetns(pod_->netns->get(), target->family(), shared.settings().mark);
-  if (!socket.ok()) {
-    relay->Fail("upstream_refused", socket.status());
-    RespondLater(stream_id, 503);
     return raw_leg;
   }
   std::weak_ptr<int> alive = alive_token();
@@ -189,16 +166,10 @@ hbone::StreamEvents* InboundHboneConnection::OnConnectRequest(
           },
       .on_finished = nullptr});
   relay->Attach(Relay::kDownstream, raw_leg);
-  auto upstream = std::make_unique<SocketLeg>(relay, Relay::kUpstream, /*connecting=*/true);
-  SocketLeg* raw_up = upstream.get();
-  absl::StatusOr<event::ConnectionId> up = worker_.loop().ConnectSocket(
-      *std::move(socket), *target, shared.settings().connect_timeout, std::move(upstream));
-  if (!up.ok()) {
-    relay->Fail("upstream_refused", up.status());
+  if (!ConnectUpstream(worker_, *pod_, *target, relay, "upstream_refused").ok()) {
     RespondLater(stream_id, 503);
     return raw_leg;
   }
-  raw_up->Bind(&worker_.loop(), *up);
   worker_.Track(pod_->uid, relay);
   return raw_leg;
 }

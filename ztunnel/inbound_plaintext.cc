@@ -1,8 +1,9 @@
 #include "ztunnel/inbound_plaintext.h"
 
 #include "absl/strings/str_cat.h"
-#include "ztunnel/netns_socket.h"
+#include "ztunnel/inbound_authorization.h"
 #include "ztunnel/socket_leg.h"
+#include "ztunnel/upstream_connect.h"
 
 namespace weft::ztunnel {
 
@@ -46,39 +47,17 @@ std::unique_ptr<event::ConnectionHandler> AcceptInboundPlaintext(
     return refuse("plaintext_in_strict",
                   absl::PermissionDeniedError("plaintext inbound to a STRICT workload"));
   }
-  authz::ConnectionAttributes attributes;
-  if (absl::StatusOr<authz::IpAddress> ip = authz::IpAddress::Parse(peer->IpString()); ip.ok()) {
-    attributes.source_ip = *ip;
+  if (absl::Status allowed =
+          AuthorizeInbound(*view, *self, std::nullopt, peer->IpString(), *target);
+      !allowed.ok()) {
+    return refuse("policy_denied", allowed);
   }
-  attributes.destination = self->authz_destination;
-  if (absl::StatusOr<authz::IpAddress> ip = authz::IpAddress::Parse(target->IpString()); ip.ok()) {
-    attributes.destination_ip = *ip;
-  }
-  attributes.destination_port = target->port();
-  const authz::Decision decision = view->authorizer().Evaluate(attributes);
-  if (decision.verdict != authz::Verdict::kAllow) {
-    return refuse("policy_denied",
-                  absl::PermissionDeniedError(absl::StrCat(authz::VerdictName(decision.verdict),
-                                                           " by ", decision.policy_namespace, "/",
-                                                           decision.policy_name)));
-  }
-  absl::StatusOr<event::ScopedFd> socket =
-      StreamSocketInNetns(pod->netns->get(), target->family(), shared.settings().mark);
-  if (!socket.ok()) return refuse("socket", socket.status());
   auto relay = std::make_shared<Relay>(shared.telemetry(), record);
   relay->SetFailureReason("upstream_refused");
   auto downstream = std::make_unique<SocketLeg>(relay, Relay::kDownstream, /*connecting=*/false);
   downstream->Bind(&loop, id);
   relay->Attach(Relay::kDownstream, downstream.get());
-  auto upstream = std::make_unique<SocketLeg>(relay, Relay::kUpstream, /*connecting=*/true);
-  SocketLeg* raw = upstream.get();
-  absl::StatusOr<event::ConnectionId> up = loop.ConnectSocket(
-      *std::move(socket), *target, shared.settings().connect_timeout, std::move(upstream));
-  if (!up.ok()) {
-    relay->Fail("upstream_refused", up.status());
-    return nullptr;
-  }
-  raw->Bind(&loop, *up);
+  if (!ConnectUpstream(worker, *pod, *target, relay, "upstream_refused").ok()) return nullptr;
   worker.Track(pod->uid, relay);
   return downstream;
 }

@@ -5,10 +5,10 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "common/log/logger.h"
-#include "ztunnel/netns_socket.h"
 #include "ztunnel/original_destination.h"
 #include "ztunnel/socket_leg.h"
 #include "ztunnel/stream_leg.h"
+#include "ztunnel/upstream_connect.h"
 
 namespace weft::ztunnel {
 namespace {
@@ -152,22 +152,8 @@ std::unique_ptr<event::ConnectionHandler> AcceptOutbound(Worker& worker,
       relay->Fail("hbone_connect", stream.status());
       return nullptr;
     }
-  } else {
-    absl::StatusOr<event::ScopedFd> socket =
-        StreamSocketInNetns(pod->netns->get(), target.address.family(), shared.settings().mark);
-    if (!socket.ok()) {
-      relay->Fail("socket", socket.status());
-      return nullptr;
-    }
-    auto upstream = std::make_unique<SocketLeg>(relay, Relay::kUpstream, /*connecting=*/true);
-    SocketLeg* raw = upstream.get();
-    absl::StatusOr<event::ConnectionId> up = loop.ConnectSocket(
-        *std::move(socket), target.address, shared.settings().connect_timeout, std::move(upstream));
-    if (!up.ok()) {
-      relay->Fail("connect", up.status());
-      return nullptr;
-    }
-    raw->Bind(&loop, *up);
+  } else if (!ConnectUpstream(worker, *pod, target.address, relay, "connect").ok()) {
+    return nullptr;
   }
   worker.Track(pod->uid, relay);
   return downstream;
