@@ -231,6 +231,9 @@ void MeshScenarios::RunRequestResponse(Mode mode, bool record, RoundValues& valu
 }
 
 void MeshScenarios::RecordIdleAfterTraffic() {
+  // Idle, not mid-burst: ztunnel hands its grown heap back after a second without
+  // connections (Worker::Tick), so give it a few.
+  absl::SleepFor(absl::Seconds(3));
   const absl::Status same = CheckZtunnelsUnchanged();
   for (const MeshLab::NodeState& node : lab_.state().nodes()) {
     for (bool anon : {false, true}) {

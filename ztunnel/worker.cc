@@ -1,5 +1,7 @@
 #include "ztunnel/worker.h"
 
+#include <malloc.h>
+
 #include "common/log/logger.h"
 #include "ztunnel/inbound_hbone_connection.h"
 #include "ztunnel/inbound_plaintext.h"
@@ -90,7 +92,16 @@ size_t Worker::live_relays() {
 
 void Worker::Tick() {
   pool_.ExpireIdle();
-  (void)live_relays();  // prunes finished relays
+  const size_t live = live_relays();  // also prunes finished relays
+  // The heap keeps what a traffic burst grew it to (see ztunnel_main.cc); hand it back to
+  // the kernel once this worker has gone a tick without connections. Process-wide, so one
+  // worker does it.
+  if (index_ == 0 && live == 0 && busy_since_trim_) {
+    malloc_trim(0);
+    busy_since_trim_ = false;
+  } else if (live > 0) {
+    busy_since_trim_ = true;
+  }
 }
 
 }  // namespace weft::ztunnel

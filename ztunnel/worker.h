@@ -72,6 +72,7 @@ class Worker {
   LoadBalancer balancer_;
   std::map<std::string, PodOnWorker> pods_;
   std::set<HboneTransport*> inbound_;
+  bool busy_since_trim_ = false;
 };
 
 }  // namespace weft::ztunnel

@@ -290,8 +290,9 @@ int main(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // The data path moves bytes in buffers of up to a few MiB (TLS records batched per flush,
-  // send queues); above glibc's mmap threshold each one would be mapped and unmapped,
-  // page-faulted and zeroed every time. Keep them on the heap and do not trim it eagerly.
+  // send queues). With glibc's defaults each one is mapped or trimmed away and faulted in
+  // again, which halved bulk throughput (mesh_bench). Keep them on the heap while traffic
+  // flows; Worker::Tick gives the memory back once the node is idle.
   mallopt(M_MMAP_THRESHOLD, 16 << 20);
   mallopt(M_TRIM_THRESHOLD, 64 << 20);
   // Every proxied connection holds two sockets: take the whole descriptor allowance.
