@@ -1,8 +1,8 @@
 #include "ztunnel/worker.h"
 
-#include <malloc.h>
 
 #include "common/log/logger.h"
+#include "ztunnel/heap_policy.h"
 #include "ztunnel/inbound_hbone_connection.h"
 #include "ztunnel/inbound_plaintext.h"
 #include "ztunnel/outbound_connection.h"
@@ -93,11 +93,11 @@ size_t Worker::live_relays() {
 void Worker::Tick() {
   pool_.ExpireIdle();
   const size_t live = live_relays();  // also prunes finished relays
-  // The heap keeps what a traffic burst grew it to (see ztunnel_main.cc); hand it back to
-  // the kernel once this worker has gone a tick without connections. Process-wide, so one
-  // worker does it.
-  if (index_ == 0 && live == 0 && busy_since_trim_) {
-    malloc_trim(0);
+  // The heap keeps what a traffic burst grew it to (heap_policy.h); hand it back once this
+  // worker has gone a tick without connections (every arena, so the worker that carried
+  // the burst does it).
+  if (live == 0 && busy_since_trim_) {
+    ReleaseIdleHeap();
     busy_since_trim_ = false;
   } else if (live > 0) {
     busy_since_trim_ = true;

@@ -2,7 +2,6 @@
 // certificates, receives enrolled pods' network namespaces on the netns channel, opens each
 // pod's listeners on every io_uring worker, and carries pod traffic between nodes as HBONE
 // over mutual TLS. SIGTERM drains.
-#include <malloc.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -22,6 +21,7 @@
 #include "common/nodeapi/netns_channel_client.h"
 #include "common/tls/key_and_csr.h"
 #include "ztunnel/connection_telemetry.h"
+#include "ztunnel/heap_policy.h"
 #include "ztunnel/identity/certificate_manager.h"
 #include "ztunnel/identity_tls_publisher.h"
 #include "ztunnel/nodeapi/certificate_client.h"
@@ -289,12 +289,7 @@ int main(int argc, char** argv) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
   signal(SIGPIPE, SIG_IGN);
-  // The data path moves bytes in buffers of up to a few MiB (TLS records batched per flush,
-  // send queues). With glibc's defaults each one is mapped or trimmed away and faulted in
-  // again, which halved bulk throughput (mesh_bench). Keep them on the heap while traffic
-  // flows; Worker::Tick gives the memory back once the node is idle.
-  mallopt(M_MMAP_THRESHOLD, 16 << 20);
-  mallopt(M_TRIM_THRESHOLD, 64 << 20);
+  weft::ztunnel::KeepHeapWhileBusy();
   // Every proxied connection holds two sockets: take the whole descriptor allowance.
   rlimit files{};
   if (getrlimit(RLIMIT_NOFILE, &files) == 0 && files.rlim_cur < files.rlim_max) {
