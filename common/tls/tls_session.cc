@@ -114,15 +114,28 @@ absl::Status TlsSession::WritePlaintext(std::string_view data) {
   return Encrypt(data);
 }
 
-size_t TlsSession::TakeCiphertext(std::string* out) {
+void TlsSession::DrainNetworkOut() {
   const size_t pending = BIO_ctrl_pending(network_out_);
-  if (pending == 0) return 0;
-  const size_t old_size = out->size();
-  out->resize(old_size + pending);
-  const int taken = BIO_read(network_out_, out->data() + old_size, static_cast<int>(pending));
-  out->resize(old_size + static_cast<size_t>(std::max(taken, 0)));
+  if (pending == 0) return;
+  const size_t old_size = ciphertext_.size();
+  ciphertext_.resize(old_size + pending);
+  const int taken =
+      BIO_read(network_out_, ciphertext_.data() + old_size, static_cast<int>(pending));
+  ciphertext_.resize(old_size + static_cast<size_t>(std::max(taken, 0)));
+}
+
+size_t TlsSession::TakeCiphertext(std::string* out) {
+  DrainNetworkOut();
+  const size_t n = ciphertext_.size();
+  if (n == 0) return 0;
+  if (out->empty()) {
+    out->swap(ciphertext_);
+  } else {
+    out->append(ciphertext_);
+  }
+  ciphertext_.clear();
   ReleaseLargeIdleBuffers();
-  return static_cast<size_t>(std::max(taken, 0));
+  return n;
 }
 
 void TlsSession::ReleaseLargeIdleBuffers() {
@@ -141,7 +154,9 @@ void TlsSession::ReleaseLargeIdleBuffers() {
   }
 }
 
-bool TlsSession::has_ciphertext() const { return BIO_ctrl_pending(network_out_) > 0; }
+bool TlsSession::has_ciphertext() const {
+  return !ciphertext_.empty() || BIO_ctrl_pending(network_out_) > 0;
+}
 
 void TlsSession::Shutdown() {
   if (shut_down_) return;
@@ -225,6 +240,9 @@ absl::Status TlsSession::Encrypt(std::string_view data) {
       return Fail(TlsFailureStatus(ssl_.get(), verification_));
     }
     data.remove_prefix(written);
+    // Take each record out at once: the memory BIO then never grows (growing it copies
+    // and wipes the old buffer), whatever the size of the write.
+    DrainNetworkOut();
   }
   return absl::OkStatus();
 }
