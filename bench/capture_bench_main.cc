@@ -21,6 +21,7 @@
 #include "bench/capture_scenarios.h"
 #include "bench/machine_facts.h"
 #include "bench/result_table.h"
+#include "bench/run_report.h"
 #include "bench/stop_signal.h"
 
 namespace weft::bench {
@@ -73,21 +74,6 @@ CaptureBenchConfig ConfigFor(const Flags& flags) {
   return c;
 }
 
-// mkdir -p of the directory part of `path`.
-void MakeParentDirs(const std::string& path) {
-  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
-    mkdir(path.substr(0, pos).c_str(), 0755);
-  }
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  MakeParentDirs(path);
-  FILE* f = fopen(path.c_str(), "w");
-  if (f == nullptr) return false;
-  bool ok = fwrite(text.data(), 1, text.size(), f) == text.size();
-  return fclose(f) == 0 && ok;
-}
-
 int Run(const Flags& flags) {
   const auto start = Clock::now();
   // Past this no new round starts; rows left short are marked, not dropped.
@@ -133,11 +119,6 @@ int Run(const Flags& flags) {
   env->reset();  // netns, cgroups and pins are gone before we report
 
   const double wall = std::chrono::duration<double>(Clock::now() - start).count();
-  const bool interrupted = StopRequested();
-  printf("capture_bench  %s  %d cores  kernel %s  %s  (%s, %.1f s)\n", machine.date_utc.c_str(),
-         machine.cores, machine.kernel.c_str(), machine.cpu_model.c_str(),
-         flags.quick ? "quick" : "default", wall);
-  printf("%s", table.FormatText().c_str());
   const std::vector<std::pair<std::string, double>> cfg = {
       {"quick", flags.quick ? 1 : 0},
       {"warmup_rounds", config.warmup_rounds},
@@ -148,13 +129,7 @@ int Run(const Flags& flags) {
       {"rr_seconds", config.pair.rr_seconds},
       {"rr_max_round_trips", config.pair.max_round_trips},
   };
-  if (!WriteFile(flags.out, table.FormatJson("capture_bench", machine, cfg, wall, interrupted))) {
-    fprintf(stderr, "capture_bench: writing %s: %s\n", flags.out.c_str(), strerror(errno));
-    return 2;
-  }
-  printf("results: %s\n", flags.out.c_str());
-  if (interrupted) return 130;
-  return table.AnyFailed() ? 1 : 0;
+  return ReportRun("capture_bench", flags.quick, machine, table, cfg, wall, flags.out);
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "bench/mesh_lab.h"
 #include "bench/mesh_scenarios.h"
 #include "bench/result_table.h"
+#include "bench/run_report.h"
 #include "bench/stop_signal.h"
 
 namespace weft::bench {
@@ -83,21 +84,6 @@ MeshBenchConfig ConfigFor(const Flags& flags) {
     c.idle_connections = 200;
   }
   return c;
-}
-
-// mkdir -p of the directory part of `path`.
-void MakeParentDirs(const std::string& path) {
-  for (size_t pos = path.find('/', 1); pos != std::string::npos; pos = path.find('/', pos + 1)) {
-    mkdir(path.substr(0, pos).c_str(), 0755);
-  }
-}
-
-bool WriteFile(const std::string& path, const std::string& text) {
-  MakeParentDirs(path);
-  FILE* f = fopen(path.c_str(), "w");
-  if (f == nullptr) return false;
-  bool ok = fwrite(text.data(), 1, text.size(), f) == text.size();
-  return fclose(f) == 0 && ok;
 }
 
 double SecondsSince(Clock::time_point start) {
@@ -178,19 +164,8 @@ int Run(const Flags& flags) {
   }              // pod processes end here
   lab->reset();  // `lab down`: nothing of the lab is left when we report
 
-  const double wall = SecondsSince(start);
-  const bool interrupted = StopRequested();
-  printf("mesh_bench  %s  %d cores  kernel %s  %s  (%s, %.1f s)\n", machine.date_utc.c_str(),
-         machine.cores, machine.kernel.c_str(), machine.cpu_model.c_str(),
-         flags.quick ? "quick" : "default", wall);
-  printf("%s", table.FormatText().c_str());
-  if (!WriteFile(flags.out, table.FormatJson("mesh_bench", machine, cfg, wall, interrupted))) {
-    fprintf(stderr, "mesh_bench: writing %s: %s\n", flags.out.c_str(), strerror(errno));
-    return 2;
-  }
-  printf("results: %s\n", flags.out.c_str());
-  if (interrupted) return 130;
-  return table.AnyFailed() ? 1 : 0;
+  return ReportRun("mesh_bench", flags.quick, machine, table, cfg, SecondsSince(start),
+                   flags.out);
 }
 
 }  // namespace
