@@ -15,7 +15,10 @@ std::unique_ptr<InboundHboneConnection> InboundHboneConnection::Accept(
   std::unique_ptr<InboundHboneConnection> conn(new InboundHboneConnection(worker, pod));
   absl::StatusOr<event::SocketAddress> peer =
       event::SocketAddress::PeerOf(worker.loop().NativeFd(id));
-  if (peer.ok()) conn->peer_address_ = peer->ToString();
+  if (peer.ok()) {
+    conn->peer_address_ = peer->ToString();
+    conn->peer_ip_ = peer->IpString();
+  }
   std::shared_ptr<const MeshView> view = shared.view();
   const WorkloadInfo* self = view ? view->WorkloadByUid(pod->uid) : nullptr;
   IdentityTls tls = self ? shared.TlsFor(self->identity) : IdentityTls{};
@@ -61,11 +64,8 @@ ConnectionRecord InboundHboneConnection::BaseRecord() const {
     record.destination_principal = self->identity;
   }
   if (view != nullptr) {
-    if (absl::StatusOr<event::SocketAddress> peer = event::SocketAddress::Parse(peer_address_);
-        peer.ok()) {
-      if (const WorkloadInfo* src = view->WorkloadByAddress(peer->IpString())) {
-        record.source_workload = src->proto->name();
-      }
+    if (const WorkloadInfo* src = view->WorkloadByAddress(peer_ip_)) {
+      record.source_workload = src->proto->name();
     }
   }
   return record;
@@ -137,12 +137,8 @@ hbone::StreamEvents* InboundHboneConnection::OnConnectRequest(
     return raw_leg;
   }
 
-  const std::string source_ip = [&] {
-    absl::StatusOr<event::SocketAddress> peer = event::SocketAddress::Parse(peer_address_);
-    return peer.ok() ? peer->IpString() : std::string();
-  }();
   if (absl::Status allowed =
-          AuthorizeInbound(*view, *self, tls_->peer_identity(), source_ip, *target);
+          AuthorizeInbound(*view, *self, tls_->peer_identity(), peer_ip_, *target);
       !allowed.ok()) {
     relay->Fail("policy_denied", allowed);
     RespondLater(stream_id, 403);

@@ -42,7 +42,10 @@ class InboundHboneConnection : public event::ConnectionHandler, public HboneTran
   Worker& worker_;
   std::shared_ptr<const PodContext> pod_;
   hbone::ServerSession* server_ = nullptr;  // == h2_
+  // The TCP peer (the source pod's address, authenticated by the network), read once at
+  // accept: "ip:port" for records, the ip for authorization and workload lookup.
   std::string peer_address_;
+  std::string peer_ip_;
   std::vector<std::pair<int32_t, int>> responses_;  // decided inside a session callback
   bool failure_counted_ = false;
 };
