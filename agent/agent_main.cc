@@ -116,6 +116,7 @@ int Run(const AgentOptions& options) {
   auto short_circuit = weft::bpf::LoopbackShortCircuit::Create(
       {.pin_dir = env->pin_dir(),
        .cgroup_path = env->cgroup_root(),
+       .ztunnel_cgroup = options.getsockopt_cgroup,
        .enabled = options.loopback_short_circuit});
   if (!short_circuit.ok()) return Fail(short_circuit.status());
   KernelEnrollment kernel_enrollment(capture->get(), inbound->get(), short_circuit->get());

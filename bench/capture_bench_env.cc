@@ -63,7 +63,10 @@ absl::Status CaptureBenchEnv::Setup() {
 
   // Off until a scenario turns it on, so the connection scenarios measure capture only.
   auto short_circuit = LoopbackShortCircuit::Create(
-      {.pin_dir = pin_dir_, .cgroup_path = pod_cgroup_->path(), .enabled = false});
+      {.pin_dir = pin_dir_,
+       .cgroup_path = pod_cgroup_->path(),
+       .ztunnel_cgroup = "",  // the stand-in listener runs in the pod cgroup
+       .enabled = false});
   if (!short_circuit.ok()) return short_circuit.status();
   short_circuit_ = std::move(*short_circuit);
   if (absl::Status s = short_circuit_->Enroll(pod_netns_->cookie()); !s.ok()) return s;

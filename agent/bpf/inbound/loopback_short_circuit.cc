@@ -22,7 +22,20 @@ constexpr char kFamily[] = "shortcircuit";
 absl::StatusOr<std::unique_ptr<LoopbackShortCircuit>> LoopbackShortCircuit::Create(
     const Options& options) {
   std::unique_ptr<LoopbackShortCircuit> sc(
-      new LoopbackShortCircuit(absl::StrCat(options.pin_dir, "/", kFamily), options.cgroup_path));
+      new LoopbackShortCircuit(absl::StrCat(options.pin_dir, "/", kFamily)));
+  sc->attach_points_.push_back({options.cgroup_path, sc->family_dir_ + "/sockops"});
+  // Same rule as the capture's sockops: a second link only for disjoint cgroups, else
+  // sockets below both would run the program twice.
+  const std::string& root = options.cgroup_path;
+  const std::string& zt = options.ztunnel_cgroup;
+  const bool disjoint = !zt.empty() && zt != root && !zt.starts_with(root + "/") &&
+                        !root.starts_with(zt + "/");
+  AttachPoint ztunnel{zt, sc->family_dir_ + "/sockops_ztunnel"};
+  if (disjoint) {
+    sc->attach_points_.push_back(std::move(ztunnel));
+  } else if (absl::Status s = DetachAt(ztunnel); !s.ok()) {  // a pin of an earlier setup
+    return s;
+  }
   if (absl::Status s = sc->Open(); !s.ok()) return s;
   if (absl::Status s = sc->Load(); !s.ok()) return s;
   if (absl::Status s = options.enabled ? sc->Attach() : sc->Detach(); !s.ok()) return s;
@@ -33,7 +46,9 @@ absl::StatusOr<std::unique_ptr<LoopbackShortCircuit>> LoopbackShortCircuit::Crea
 }
 
 LoopbackShortCircuit::~LoopbackShortCircuit() {
-  if (sockops_link_ != nullptr) bpf_link__destroy(sockops_link_);  // fd only; pin remains
+  for (AttachPoint& point : attach_points_) {
+    if (point.link != nullptr) bpf_link__destroy(point.link);  // fd only; pin remains
+  }
   if (skel_ != nullptr) shortcircuit::destroy(skel_);
 }
 
@@ -58,8 +73,15 @@ absl::Status LoopbackShortCircuit::Attach() {
                       bpf_map__fd(skel_->maps.shortcircuit_socks), BPF_SK_MSG_VERDICT, 0) != 0) {
     return ErrnoStatus(errno, "attach sk_msg to the sockhash", kFamily);
   }
-  if (sockops_link_ != nullptr) return absl::OkStatus();
-  const std::string path = LinkPath();
+  for (AttachPoint& point : attach_points_) {
+    if (absl::Status s = AttachAt(point); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status LoopbackShortCircuit::AttachAt(AttachPoint& point) {
+  if (point.link != nullptr) return absl::OkStatus();
+  const std::string& path = point.link_path;
   // access() first: libbpf logs a warning for every pin it fails to open.
   if (bpf_link* pinned = access(path.c_str(), F_OK) == 0 ? bpf_link__open(path.c_str()) : nullptr;
       pinned != nullptr) {
@@ -67,16 +89,16 @@ absl::Status LoopbackShortCircuit::Attach() {
       bpf_link__destroy(pinned);
       return ErrnoStatus(err, "update pinned sockops link to the new program", path);
     }
-    sockops_link_ = pinned;
+    point.link = pinned;
     log::Info("shortcircuit: adopted pinned sockops link", {{"path", path}});
     return absl::OkStatus();
   }
-  int cgroup_fd = open(cgroup_path_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (cgroup_fd < 0) return ErrnoStatus(errno, "open cgroup", cgroup_path_);
+  int cgroup_fd = open(point.cgroup_path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (cgroup_fd < 0) return ErrnoStatus(errno, "open cgroup", point.cgroup_path);
   bpf_link* link = bpf_program__attach_cgroup(skel_->progs.shortcircuit_sockops, cgroup_fd);
   const int attach_errno = errno;
   close(cgroup_fd);
-  if (link == nullptr) return ErrnoStatus(attach_errno, "attach sockops", cgroup_path_);
+  if (link == nullptr) return ErrnoStatus(attach_errno, "attach sockops", point.cgroup_path);
   if (absl::Status s = MakeDirs(family_dir_); !s.ok()) {
     bpf_link__destroy(link);
     return s;
@@ -85,24 +107,30 @@ absl::Status LoopbackShortCircuit::Attach() {
     bpf_link__destroy(link);
     return ErrnoStatus(err, "pin sockops link", path);
   }
-  sockops_link_ = link;
-  log::Info("shortcircuit: enabled", {{"cgroup", cgroup_path_}});
+  point.link = link;
+  log::Info("shortcircuit: enabled", {{"cgroup", point.cgroup_path}});
+  return absl::OkStatus();
+}
+
+absl::Status LoopbackShortCircuit::DetachAt(AttachPoint& point) {
+  if (point.link == nullptr && access(point.link_path.c_str(), F_OK) == 0) {
+    point.link = bpf_link__open(point.link_path.c_str());
+  }
+  if (point.link == nullptr) return absl::OkStatus();
+  if (int err = bpf_link__detach(point.link); err != 0 && err != -ENOLINK) {
+    return ErrnoStatus(err, "detach sockops link", point.link_path);
+  }
+  if (int err = bpf_link__unpin(point.link); err != 0 && err != -ENOENT) {
+    return ErrnoStatus(err, "unpin sockops link", point.link_path);
+  }
+  bpf_link__destroy(point.link);
+  point.link = nullptr;
   return absl::OkStatus();
 }
 
 absl::Status LoopbackShortCircuit::Detach() {
-  if (sockops_link_ == nullptr && access(LinkPath().c_str(), F_OK) == 0) {
-    sockops_link_ = bpf_link__open(LinkPath().c_str());
-  }
-  if (sockops_link_ != nullptr) {
-    if (int err = bpf_link__detach(sockops_link_); err != 0 && err != -ENOLINK) {
-      return ErrnoStatus(err, "detach sockops link", LinkPath());
-    }
-    if (int err = bpf_link__unpin(sockops_link_); err != 0 && err != -ENOENT) {
-      return ErrnoStatus(err, "unpin sockops link", LinkPath());
-    }
-    bpf_link__destroy(sockops_link_);
-    sockops_link_ = nullptr;
+  for (AttachPoint& point : attach_points_) {
+    if (absl::Status s = DetachAt(point); !s.ok()) return s;
   }
   if (bpf_prog_detach2(bpf_program__fd(skel_->progs.shortcircuit_msg),
                        bpf_map__fd(skel_->maps.shortcircuit_socks), BPF_SK_MSG_VERDICT) != 0 &&
@@ -113,7 +141,7 @@ absl::Status LoopbackShortCircuit::Detach() {
   for (const shortcircuit_sock_key& key : Sockets()) {
     bpf_map__delete_elem(skel_->maps.shortcircuit_socks, &key, sizeof(key), 0);
   }
-  log::Info("shortcircuit: disabled", {{"cgroup", cgroup_path_}});
+  log::Info("shortcircuit: disabled", {{"cgroup", attach_points_[0].cgroup_path}});
   return absl::OkStatus();
 }
 

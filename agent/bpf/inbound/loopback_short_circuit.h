@@ -3,7 +3,8 @@
 // a SOCKHASH, and an sk_msg program on that SOCKHASH hands each send to the peer
 // socket, so bytes between an application and ztunnel skip the TCP/IP stack.
 //
-// Pins: `<pin_dir>/shortcircuit/sockops` (the cgroup bpf_link) and
+// Pins: `<pin_dir>/shortcircuit/sockops` (the cgroup bpf_link), `.../sockops_ztunnel`
+// (the same program at ztunnel's cgroup, when that lies outside cgroup_path) and
 // `<pin_dir>/shortcircuit/maps_v<SHORTCIRCUIT_LAYOUT_VERSION>/` (maps; the sk_msg
 // program is attached to the pinned SOCKHASH itself, so it lives as long as the map).
 #pragma once
@@ -34,7 +35,11 @@ class LoopbackShortCircuit {
   struct Options {
     std::string pin_dir;      // the agent's bpffs directory
     std::string cgroup_path;  // where sockops attaches (the agent's cgroup root)
-    bool enabled = true;      // false: loaded and pinned maps kept, nothing attached
+    // ztunnel's cgroup (the agent's --getsockopt-cgroup). Both ends of an app ↔ ztunnel
+    // connection must be in the SOCKHASH, so when ztunnel runs outside cgroup_path the
+    // sockops program attaches there too. Empty or inside cgroup_path: nothing extra.
+    std::string ztunnel_cgroup;
+    bool enabled = true;  // false: loaded and pinned maps kept, nothing attached
   };
 
   // Opens and loads (reusing pinned maps of the same layout), then attaches or
@@ -49,7 +54,7 @@ class LoopbackShortCircuit {
   // Disabling detaches both programs and empties the sockhash, which returns every
   // socket in it to the normal TCP path; connections stay up.
   absl::Status SetEnabled(bool enabled);
-  bool enabled() const { return sockops_link_ != nullptr; }
+  bool enabled() const { return !attach_points_.empty() && attach_points_[0].link != nullptr; }
 
   // Only sockets of enrolled netns are ever put into the sockhash.
   absl::Status Enroll(uint64_t netns_cookie);
@@ -64,19 +69,25 @@ class LoopbackShortCircuit {
   static absl::Status Uninstall(const std::string& pin_dir);
 
  private:
-  LoopbackShortCircuit(std::string family_dir, std::string cgroup_path)
-      : family_dir_(std::move(family_dir)), cgroup_path_(std::move(cgroup_path)) {}
+  // A cgroup the sockops program attaches to, and the pin of its link.
+  struct AttachPoint {
+    std::string cgroup_path;
+    std::string link_path;
+    bpf_link* link = nullptr;
+  };
+
+  explicit LoopbackShortCircuit(std::string family_dir) : family_dir_(std::move(family_dir)) {}
 
   absl::Status Open();
   absl::Status Load();
   absl::Status Attach();
   absl::Status Detach();
-  std::string LinkPath() const { return family_dir_ + "/sockops"; }
+  absl::Status AttachAt(AttachPoint& point);
+  static absl::Status DetachAt(AttachPoint& point);
 
   std::string family_dir_;
-  std::string cgroup_path_;
+  std::vector<AttachPoint> attach_points_;  // the cgroup root first
   shortcircuit* skel_ = nullptr;
-  bpf_link* sockops_link_ = nullptr;
 };
 
 }  // namespace weft::bpf

@@ -130,11 +130,20 @@ class LoopbackShortCircuitTest : public ::testing::Test {
       WriteFile(home_cgroup_ + "/cgroup.procs", std::to_string(getpid()));
       rmdir(cgroup_.c_str());
     }
+    if (!ztunnel_cgroup_.empty()) rmdir(ztunnel_cgroup_.c_str());
   }
 
-  void Load(bool enabled) {
-    auto sc = LoopbackShortCircuit::Create(
-        {.pin_dir = pins_.path(), .cgroup_path = cgroup_, .enabled = enabled});
+  // A sibling of cgroup_, as ztunnel's cgroup is a sibling of the pods' in the lab.
+  void MakeZtunnelCgroup() {
+    ztunnel_cgroup_ = home_cgroup_ + "/" + UniqueName("zt");
+    ASSERT_EQ(mkdir(ztunnel_cgroup_.c_str(), 0755), 0) << std::strerror(errno);
+  }
+
+  void Load(bool enabled, const std::string& ztunnel_cgroup = "") {
+    auto sc = LoopbackShortCircuit::Create({.pin_dir = pins_.path(),
+                                            .cgroup_path = cgroup_,
+                                            .ztunnel_cgroup = ztunnel_cgroup,
+                                            .enabled = enabled});
     ASSERT_TRUE(sc.ok()) << sc.status();
     sc_ = std::move(*sc);
     ASSERT_TRUE(sc_->Enroll(cookie_).ok());
@@ -172,6 +181,7 @@ class LoopbackShortCircuitTest : public ::testing::Test {
   uint64_t cookie_ = 0;
   std::string home_cgroup_;
   std::string cgroup_;
+  std::string ztunnel_cgroup_;
   std::unique_ptr<LoopbackShortCircuit> sc_;
 };
 
@@ -199,6 +209,42 @@ TEST_F(LoopbackShortCircuitTest, OnMovesBytesPeerToPeerAndForgetsClosedSockets) 
   close(client);
   close(server);
   EXPECT_TRUE(Tracked().empty()) << "closed sockets must leave the sockhash";
+}
+
+// The lab's layout: the app in a pod cgroup below the attach point, ztunnel in its own
+// cgroup outside it. Both ends must be in the SOCKHASH for a send to be redirected.
+TEST_F(LoopbackShortCircuitTest, ReachesAZtunnelInADisjointCgroup) {
+  ASSERT_NO_FATAL_FAILURE(MakeZtunnelCgroup());
+  for (bool with_ztunnel_cgroup : {false, true}) {
+    SCOPED_TRACE(with_ztunnel_cgroup ? "ztunnel_cgroup set" : "ztunnel_cgroup empty");
+    ASSERT_NO_FATAL_FAILURE(Load(true, with_ztunnel_cgroup ? ztunnel_cgroup_ : ""));
+    // The "ztunnel" listens from its cgroup (accepted sockets take the listener's), the
+    // "app" connects from the pod cgroup.
+    ASSERT_TRUE(WriteFile(ztunnel_cgroup_ + "/cgroup.procs", std::to_string(getpid())));
+    auto listener = Listen(ns_.get(), "127.0.0.1", 0);
+    ASSERT_TRUE(WriteFile(cgroup_ + "/cgroup.procs", std::to_string(getpid())));
+    ASSERT_TRUE(listener.ok()) << listener.status();
+    auto client = Connect(ns_.get(), LocalAddr(*listener), 2000);
+    ASSERT_TRUE(client.ok()) << client.status();
+    auto server = Accept(*listener, 2000);
+    ASSERT_TRUE(server.ok()) << server.status();
+    close(*listener);
+    EXPECT_EQ(Tracked().size(), with_ztunnel_cgroup ? 2u : 1u);
+    const uint64_t before = Redirected();
+    EXPECT_GT(Transfer(*client, *server, 1 << 20), 0);
+    if (with_ztunnel_cgroup) {
+      EXPECT_GT(Redirected(), before) << "app -> ztunnel sends were not short-circuited";
+    } else {
+      EXPECT_EQ(Redirected(), before);
+    }
+    close(*client);
+    close(*server);
+    sc_.reset();
+  }
+  // Turning it off removes the ztunnel cgroup's link too.
+  ASSERT_NO_FATAL_FAILURE(Load(false, ztunnel_cgroup_));
+  EXPECT_NE(access((pins_.path() + "/shortcircuit/sockops").c_str(), F_OK), 0);
+  EXPECT_NE(access((pins_.path() + "/shortcircuit/sockops_ztunnel").c_str(), F_OK), 0);
 }
 
 TEST_F(LoopbackShortCircuitTest, OffLeavesLoopbackOnTcp) {
