@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sched.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -37,6 +38,17 @@ absl::StatusOr<event::ScopedFd> InNetns(int netns_fd, const char* what, Make mak
   return fd;
 }
 
+// ztunnel writes whole frames (a TLS record, an HTTP/2 frame batch, an app's chunk) and
+// relays request/response traffic: Nagle would hold a small write back until the previous
+// one is acknowledged, adding the peer's delayed-ACK time to a round trip.
+absl::Status DisableNagle(int fd, const std::string& where) {
+  const int one = 1;
+  if (::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)) != 0) {
+    return ErrnoStatus(errno, "setsockopt(TCP_NODELAY)", where);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 absl::StatusOr<event::ScopedFd> StreamSocketInNetns(int netns_fd, int family, uint32_t mark) {
@@ -46,6 +58,7 @@ absl::StatusOr<event::ScopedFd> StreamSocketInNetns(int netns_fd, int family, ui
     if (mark != 0 && ::setsockopt(fd.get(), SOL_SOCKET, SO_MARK, &mark, sizeof(mark)) != 0) {
       return ErrnoStatus(errno, "setsockopt(SO_MARK)", "pod netns");
     }
+    if (absl::Status s = DisableNagle(fd.get(), "pod netns"); !s.ok()) return s;
     return fd;
   });
 }
@@ -78,6 +91,8 @@ absl::StatusOr<event::ScopedFd> ListenerInNetns(int netns_fd, const event::Socke
     if (address.family() == AF_INET6) {
       ::setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
     }
+    // Accepted sockets inherit TCP_NODELAY from their listener.
+    if (absl::Status s = DisableNagle(fd.get(), where); !s.ok()) return s;
     if (::bind(fd.get(), address.sockaddr_ptr(), address.length()) != 0) {
       return ErrnoStatus(errno, "bind", where);
     }
