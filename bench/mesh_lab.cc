@@ -109,20 +109,41 @@ absl::StatusOr<std::unique_ptr<MeshLab>> MeshLab::Up(const MeshLabOptions& optio
   absl::StatusOr<LabState> state = lab->ReadState();
   if (!state.ok()) return state.status();
   lab->state_ = *std::move(state);
-  for (const NodeState& node : lab->state_.nodes()) {
+  if (absl::Status s = lab->CheckZtunnels(); !s.ok()) return s;
+  return lab;
+}
+
+absl::StatusOr<std::unique_ptr<MeshLab>> MeshLab::Attach(const MeshLabOptions& options) {
+  std::unique_ptr<MeshLab> lab(new MeshLab(options));
+  absl::StatusOr<LabState> state = lab->ReadState();
+  if (!state.ok()) {
+    return absl::NotFoundError(absl::StrCat("lab ", options.name, " is not running (",
+                                            state.status().message(), ")"));
+  }
+  lab->state_ = *std::move(state);
+  if (lab->state_.phase() != "ready") {
+    return absl::FailedPreconditionError(
+        absl::StrCat("lab ", options.name, " is ", lab->state_.phase(), ", not ready"));
+  }
+  if (absl::Status s = lab->CheckZtunnels(); !s.ok()) return s;
+  return lab;
+}
+
+absl::Status MeshLab::CheckZtunnels() const {
+  for (const NodeState& node : state_.nodes()) {
     if (!node.has_ztunnel() || node.ztunnel().pid() <= 0) {
       return absl::FailedPreconditionError(
-          absl::StrCat("lab ", options.name, ": node ", node.name(), " runs no ztunnel"));
+          absl::StrCat("lab ", options_.name, ": node ", node.name(), " runs no ztunnel"));
     }
   }
-  return lab;
+  return absl::OkStatus();
 }
 
 MeshLab::~MeshLab() {
   if (!up_) return;
   if (absl::Status s = Weftctl({"lab", "down", "--name", options_.name}, absl::Seconds(60));
       !s.ok()) {
-    fprintf(stderr, "mesh_bench: cleanup: %s\n", s.ToString().c_str());
+    fprintf(stderr, "lab %s: cleanup: %s\n", options_.name.c_str(), s.ToString().c_str());
   }
 }
 
@@ -146,8 +167,13 @@ absl::StatusOr<MeshLab::LabState> MeshLab::ReadState() const {
 }
 
 absl::StatusOr<MeshLab::PodState> MeshLab::Pod(const std::string& name) const {
+  const size_t slash = name.find('/');
   for (const PodState& pod : state_.pods()) {
-    if (pod.name() == name) return pod;
+    const bool match = slash == std::string::npos
+                           ? pod.name() == name
+                           : pod.namespace_() == name.substr(0, slash) &&
+                                 pod.name() == name.substr(slash + 1);
+    if (match) return pod;
   }
   return absl::NotFoundError(absl::StrCat("lab ", options_.name, " has no pod ", name));
 }

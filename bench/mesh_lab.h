@@ -33,7 +33,10 @@ class MeshLab {
   // Removes a leftover lab of the same name first, then brings the lab up and checks
   // every node runs a ztunnel. On failure the partial lab is taken down again.
   static absl::StatusOr<std::unique_ptr<MeshLab>> Up(const MeshLabOptions& options);
-  ~MeshLab();  // `lab down`; failures are printed, not returned
+  // Uses a lab that is already running (`lab up` by someone else): reads its state and
+  // leaves it running when destroyed. options.topology is unused.
+  static absl::StatusOr<std::unique_ptr<MeshLab>> Attach(const MeshLabOptions& options);
+  ~MeshLab();  // `lab down` after Up; failures are printed, not returned
   MeshLab(const MeshLab&) = delete;
   MeshLab& operator=(const MeshLab&) = delete;
 
@@ -43,6 +46,7 @@ class MeshLab {
   // state.json as it is now: pids change when the supervisor restarts a crashed process.
   absl::StatusOr<LabState> ReadState() const;
 
+  // `name` is "pod" (first pod of that name) or "namespace/pod".
   absl::StatusOr<PodState> Pod(const std::string& name) const;
   absl::StatusOr<NodeState> Node(const std::string& name) const;
   // Where a process must go to act as `pod`: its netns, and its cgroup when `join_cgroup`.
@@ -58,6 +62,9 @@ class MeshLab {
                        std::string* output = nullptr) const;
   // Pods of `ns` ("ns/name") enrolled on any node right now.
   absl::StatusOr<std::vector<std::string>> EnrolledPods(const std::string& ns) const;
+
+  // Every node runs a ztunnel (the mesh needs one per node).
+  absl::Status CheckZtunnels() const;
 
   MeshLabOptions options_;
   LabState state_;

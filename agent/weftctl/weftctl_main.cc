@@ -9,6 +9,7 @@
 #include "agent/weftctl/bpf_stats_command.h"
 #include "agent/weftctl/validate_command.h"
 #include "agent/weftctl/workloads_command.h"
+#include "bench/suite/bench_command.h"
 #include "common/cli/flag_set.h"
 
 namespace {
@@ -21,6 +22,8 @@ commands:
   bpf maps|stats        the node agent's pinned BPF maps, decoded; kernel counters and latency
   lab up|down|status|exec|label|apply
                         run a local lab cluster of network namespaces on this machine
+  bench [latency]       measure what the mesh adds, mode by mode (bench/suite/README.md);
+                        `bench latency`: live per-hop latency between two lab pods
 
 Each command takes --help.
 )";
@@ -48,6 +51,7 @@ int main(int argc, char** argv) {
     std::cerr << "weftctl bpf: expected \"maps\" or \"stats\" (see weftctl bpf maps --help)\n";
     return 1;
   }
+  if (command == "bench") return weft::bench::RunBenchCommand(weft::cli::Args(argc, argv, 2));
   if (command == "lab") return weft::lab::RunLabCommand(argc - 1, argv + 1);
   std::cerr << "weftctl: unknown command \"" << command << "\" (see weftctl --help)\n";
   return 1;

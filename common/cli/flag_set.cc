@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace weft::cli {
 
@@ -47,6 +48,17 @@ void FlagSet::Bool(const std::string& name, bool* target, bool default_value,
                       } else {
                         return absl::InvalidArgumentError(absl::StrCat(
                             "flag --", name, " expects true or false, got \"", v, "\""));
+                      }
+                      return absl::OkStatus();
+                    }});
+}
+
+void FlagSet::StringList(const std::string& name, std::vector<std::string>* target,
+                         const std::string& help) {
+  target->clear();
+  flags_.push_back({name, "none", help, false, [target](const std::string& v) {
+                      for (absl::string_view item : absl::StrSplit(v, ',', absl::SkipEmpty())) {
+                        target->emplace_back(item);
                       }
                       return absl::OkStatus();
                     }});

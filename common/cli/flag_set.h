@@ -22,6 +22,10 @@ class FlagSet {
   void Int(const std::string& name, int64_t* target, int64_t default_value,
            const std::string& help);
   void Bool(const std::string& name, bool* target, bool default_value, const std::string& help);
+  // A flag that may repeat and whose value may hold several comma-separated items:
+  // `--mode a --mode b,c` gives {a, b, c}. Empty items are dropped; left empty when absent.
+  void StringList(const std::string& name, std::vector<std::string>* target,
+                  const std::string& help);
 
   // Parses args (no program name). Accepts --name=value, --name value, and for
   // booleans --name / --name=true|false. "--" ends the flags. Returns the
