@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 
 #include "absl/strings/str_cat.h"
@@ -47,14 +46,6 @@ std::string Default(const char* env, const std::string& built_in) {
   return value != nullptr && *value != '\0' ? value : built_in;
 }
 
-absl::Status WriteText(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
-}
-
 int Finish(SuiteRun& run, SuiteResults& results, const std::string& out_dir, absl::Time start) {
   run.wall_seconds = absl::ToDoubleSeconds(absl::Now() - start);
   std::vector<std::string> plots;
@@ -65,8 +56,8 @@ int Finish(SuiteRun& run, SuiteResults& results, const std::string& out_dir, abs
     run.setup_errors.push_back(std::string(drawn.status().message()));
   }
   std::cout << results.FormatText();
-  absl::Status written = WriteText(out_dir + "/results.json", results.FormatJson(run));
-  written.Update(WriteText(out_dir + "/results.md", results.FormatMarkdown(run, plots)));
+  absl::Status written = WriteTextFile(out_dir + "/results.json", results.FormatJson(run));
+  written.Update(WriteTextFile(out_dir + "/results.md", results.FormatMarkdown(run, plots)));
   if (!written.ok()) {
     std::cerr << "weftctl bench: " << written.message() << "\n";
     return 2;

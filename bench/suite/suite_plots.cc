@@ -6,7 +6,6 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -28,14 +27,6 @@ std::string MedianOrMissing(const SuiteResults& results, const std::string& scen
     return absl::StrFormat("%.6g", Summarize(samples).median);
   }
   return "?";
-}
-
-absl::Status WriteFile(const std::string& path, const std::string& text) {
-  std::ofstream out(path);
-  out << text;
-  out.close();
-  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
-  return absl::OkStatus();
 }
 
 // One clustered bar chart: rows of `clusters` (x axis), one bar per mode.
@@ -112,12 +103,12 @@ absl::StatusOr<std::vector<std::string>> DrawPlots(const SuiteResults& results,
         data += "\n";
       }
       const std::string file = absl::StrCat("latency_", s->name, ".dat");
-      if (absl::Status st = WriteFile(out_dir + "/" + file, data); !st.ok()) return st;
+      if (absl::Status st = WriteTextFile(out_dir + "/" + file, data); !st.ok()) return st;
       script += ClusteredPlot(file, absl::StrCat(s->name, " (", s->open_loop_rate, " req/s)"),
                               run.modes);
     }
     script += "unset multiplot\n";
-    if (absl::Status st = WriteFile(out_dir + "/latency.gp", script); !st.ok()) return st;
+    if (absl::Status st = WriteTextFile(out_dir + "/latency.gp", script); !st.ok()) return st;
     if (absl::Status st = RunGnuplot(out_dir, "latency.gp"); !st.ok()) return st;
     drawn.push_back("latency.png");
   }
@@ -132,7 +123,7 @@ absl::StatusOr<std::vector<std::string>> DrawPlots(const SuiteResults& results,
       }
       data += "\n";
     }
-    if (absl::Status st = WriteFile(out_dir + "/throughput.dat", data); !st.ok()) return st;
+    if (absl::Status st = WriteTextFile(out_dir + "/throughput.dat", data); !st.ok()) return st;
     std::string script = absl::StrCat(header, "set output \"throughput.png\"\nset size 1,1\n",
                                       "set terminal pngcairo size 1000,600 font \"sans,10\"\n",
                                       "set ylabel \"MiB/s\"\nset yrange [0:*]\n",
@@ -141,7 +132,7 @@ absl::StatusOr<std::vector<std::string>> DrawPlots(const SuiteResults& results,
                                                                  "throughput (median) — ",
                                                                  subtitle),
                                                     run.modes));
-    if (absl::Status st = WriteFile(out_dir + "/throughput.gp", script); !st.ok()) return st;
+    if (absl::Status st = WriteTextFile(out_dir + "/throughput.gp", script); !st.ok()) return st;
     if (absl::Status st = RunGnuplot(out_dir, "throughput.gp"); !st.ok()) return st;
     drawn.push_back("throughput.png");
   }

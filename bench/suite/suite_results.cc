@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -39,6 +40,14 @@ std::string Cell(const SuiteRow* row) {
 bool IsRatio(const SuiteRow& row) { return row.mode.find('/') != std::string::npos; }
 
 }  // namespace
+
+absl::Status WriteTextFile(const std::string& path, const std::string& text) {
+  std::ofstream out(path);
+  out << text;
+  out.close();
+  if (!out) return absl::InternalError(absl::StrCat("cannot write ", path));
+  return absl::OkStatus();
+}
 
 std::string FormatValue(double value) {
   const double magnitude = std::fabs(value);

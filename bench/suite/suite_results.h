@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "bench/machine_facts.h"
 #include "bench/suite/suite_catalog.h"
 
@@ -69,6 +70,9 @@ class SuiteResults {
  private:
   std::deque<SuiteRow> rows_;
 };
+
+// Writes `text` to `path` (replacing it); the error names the path.
+absl::Status WriteTextFile(const std::string& path, const std::string& text);
 
 // "1.23" style: 3 significant digits, at least the integer part.
 std::string FormatValue(double value);
