@@ -1,11 +1,15 @@
 # weft_proto_library(NAME name PROTOS a.proto... [GRPC])
-# Compiles .proto files (paths relative to proto/) to C++ (and gRPC stubs with GRPC)
-# into a static library whose include root is the generated directory.
+# Compiles .proto files (paths relative to proto/) to C++ into a static library whose
+# include root is the generated directory. With GRPC the messages go into
+# <name>_messages (libprotobuf only) and <name> adds the gRPC stubs on top (and links
+# libgrpc++): a program that only needs the messages — ztunnel speaks the node API
+# through common/grpcwire — links <name>_messages and stays free of libgrpc.
 function(weft_proto_library)
   cmake_parse_arguments(ARG "GRPC" "NAME" "PROTOS" ${ARGN})
   set(out_dir ${CMAKE_CURRENT_BINARY_DIR}/gen)
   file(MAKE_DIRECTORY ${out_dir})
   set(srcs)
+  set(grpc_srcs)
   foreach(proto ${ARG_PROTOS})
     get_filename_component(dir ${proto} DIRECTORY)
     get_filename_component(stem ${proto} NAME_WE)
@@ -23,13 +27,20 @@ function(weft_proto_library)
       DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/${proto} protobuf::protoc
       COMMENT "protoc ${proto}"
       VERBATIM)
-    list(FILTER generated INCLUDE REGEX "\\.cc$")
-    list(APPEND srcs ${generated})
+    list(APPEND srcs ${out_dir}/${dir}/${stem}.pb.cc)
+    if(ARG_GRPC)
+      list(APPEND grpc_srcs ${out_dir}/${dir}/${stem}.grpc.pb.cc)
+    endif()
   endforeach()
-  add_library(${ARG_NAME} STATIC ${srcs})
-  target_include_directories(${ARG_NAME} SYSTEM PUBLIC ${out_dir})
-  target_link_libraries(${ARG_NAME} PUBLIC protobuf::libprotobuf)
   if(ARG_GRPC)
-    target_link_libraries(${ARG_NAME} PUBLIC gRPC::grpc++)
+    set(messages ${ARG_NAME}_messages)
+    add_library(${messages} STATIC ${srcs})
+    add_library(${ARG_NAME} STATIC ${grpc_srcs})
+    target_link_libraries(${ARG_NAME} PUBLIC ${messages} gRPC::grpc++)
+  else()
+    set(messages ${ARG_NAME})
+    add_library(${messages} STATIC ${srcs})
   endif()
+  target_include_directories(${messages} SYSTEM PUBLIC ${out_dir})
+  target_link_libraries(${messages} PUBLIC protobuf::libprotobuf)
 endfunction()

@@ -1,21 +1,45 @@
 #include "ztunnel/nodeapi/certificate_client.h"
 
-#include <grpcpp/client_context.h>
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
 #include <openssl/asn1.h>
 #include <openssl/bio.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
-#include <chrono>
+#include <algorithm>
 #include <ctime>
 
 #include "absl/strings/str_cat.h"
-#include "ztunnel/nodeapi/grpc_status_conversion.h"
+#include "common/grpcwire/grpc_channel.h"
+#include "weft/nodeapi/v1/node_api.pb.h"
 
 namespace weft::ztunnel {
 namespace {
+
+constexpr char kIssueCertificate[] = "/weft.nodeapi.v1.NodeApi/IssueCertificate";
+
+// The agent may be restarting (socket missing, or stale and refusing): keep trying within the
+// deadline, as gRPC's wait-for-ready did, rather than fail at once.
+absl::StatusOr<std::unique_ptr<grpcwire::GrpcChannel>> ConnectBefore(const std::string& path,
+                                                                     absl::Time deadline) {
+  absl::Duration backoff = absl::Milliseconds(20);
+  while (true) {
+    const absl::Duration remaining = deadline - absl::Now();
+    absl::StatusOr<std::unique_ptr<grpcwire::GrpcChannel>> channel =
+        grpcwire::GrpcChannel::ConnectUnix(path, std::max(remaining, absl::Milliseconds(1)));
+    if (channel.ok()) return channel;
+    if (channel.status().code() != absl::StatusCode::kUnavailable &&
+        channel.status().code() != absl::StatusCode::kDeadlineExceeded) {
+      return absl::Status(channel.status().code(),
+                          absl::StrCat("IssueCertificate: ", channel.status().message()));
+    }
+    if (absl::Now() + backoff >= deadline) {
+      return absl::DeadlineExceededError(absl::StrCat(
+          "IssueCertificate: no agent answered within the deadline: ", channel.status().message()));
+    }
+    absl::SleepFor(backoff);
+    backoff = std::min(backoff * 2, absl::Milliseconds(500));
+  }
+}
 
 // The leaf's validity, read from the certificate itself: rotation is planned from what was
 // actually issued, not from what was asked for.
@@ -54,31 +78,30 @@ absl::StatusOr<std::unique_ptr<CertificateClient>> CertificateClient::Create(Opt
   if (options.socket_path.empty()) {
     return absl::InvalidArgumentError("certificate client: socket_path is required");
   }
-  auto channel = grpc::CreateChannel(absl::StrCat("unix:", options.socket_path),
-                                     grpc::InsecureChannelCredentials());
-  return std::unique_ptr<CertificateClient>(new CertificateClient(std::move(options), channel));
+  return std::unique_ptr<CertificateClient>(new CertificateClient(std::move(options)));
 }
-
-CertificateClient::CertificateClient(Options options, std::shared_ptr<grpc::Channel> channel)
-    : options_(std::move(options)),
-      channel_(std::move(channel)),
-      stub_(weft::nodeapi::v1::NodeApi::NewStub(channel_)) {}
 
 absl::StatusOr<IssuedCert> CertificateClient::Issue(const std::string& identity,
                                                     const std::string& csr_pem,
                                                     absl::Duration ttl) {
-  grpc::ClientContext context;
-  context.set_deadline(std::chrono::system_clock::now() +
-                       absl::ToChronoMilliseconds(options_.deadline));
-  // The agent may be restarting: wait for it within the deadline rather than fail at once.
-  context.set_wait_for_ready(true);
+  const absl::Time deadline = absl::Now() + options_.deadline;
+  absl::StatusOr<std::unique_ptr<grpcwire::GrpcChannel>> channel =
+      ConnectBefore(options_.socket_path, deadline);
+  if (!channel.ok()) return channel.status();
   weft::nodeapi::v1::CertificateRequest request;
   request.set_identity(identity);
   request.set_csr_pem(csr_pem);
   request.set_ttl_seconds(absl::ToInt64Seconds(ttl));
+  absl::StatusOr<std::string> answer =
+      (*channel)->UnaryCall(kIssueCertificate, request.SerializeAsString(), deadline);
+  if (!answer.ok()) {
+    // The agent's code carries over (grpc-status and absl share the numbering).
+    return absl::Status(answer.status().code(),
+                        absl::StrCat("IssueCertificate: ", answer.status().message()));
+  }
   weft::nodeapi::v1::CertificateResponse response;
-  if (grpc::Status s = stub_->IssueCertificate(&context, request, &response); !s.ok()) {
-    return FromGrpcStatus(s, "IssueCertificate");
+  if (!response.ParseFromString(*answer)) {
+    return absl::InternalError("IssueCertificate: the agent's answer is not a CertificateResponse");
   }
   if (response.cert_chain_pem().empty() || response.trust_bundle_pem().empty()) {
     return absl::InternalError("IssueCertificate: the agent returned no chain or no trust bundle");

@@ -1,14 +1,13 @@
-// Certificate issuance over the agent's node API (NodeApi.IssueCertificate).
+// Certificate issuance over the agent's node API (NodeApi.IssueCertificate), spoken with
+// common/grpcwire: one short connection per issuance (a few per hour), so an agent restart
+// between two calls needs no reconnect logic.
 #pragma once
-
-#include <grpcpp/channel.h>
 
 #include <memory>
 #include <string>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "weft/nodeapi/v1/node_api.grpc.pb.h"
 #include "ztunnel/identity/issued_cert.h"
 
 namespace weft::ztunnel {
@@ -24,16 +23,15 @@ class CertificateClient {
 
   // Asks the agent to sign `csr_pem` for `identity`. The agent's refusal keeps its code
   // (PermissionDenied, InvalidArgument, Unavailable, ...); an answer without a parsable leaf is
-  // Internal. not_before is read from the leaf (the response carries only not_after).
+  // Internal. not_before is read from the leaf (the response carries only not_after). An absent
+  // or restarting agent is waited for within the deadline (then DeadlineExceeded).
   absl::StatusOr<IssuedCert> Issue(const std::string& identity, const std::string& csr_pem,
                                    absl::Duration ttl);
 
  private:
-  CertificateClient(Options options, std::shared_ptr<grpc::Channel> channel);
+  explicit CertificateClient(Options options) : options_(std::move(options)) {}
 
   const Options options_;
-  std::shared_ptr<grpc::Channel> channel_;
-  std::unique_ptr<weft::nodeapi::v1::NodeApi::Stub> stub_;
 };
 
 }  // namespace weft::ztunnel

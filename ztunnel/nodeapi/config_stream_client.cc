@@ -1,14 +1,10 @@
 #include "ztunnel/nodeapi/config_stream_client.h"
 
-#include <grpcpp/create_channel.h>
-#include <grpcpp/security/credentials.h>
-#include <grpcpp/support/channel_arguments.h>
-
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
+#include "common/grpcwire/grpc_channel.h"
 #include "common/log/logger.h"
-#include "ztunnel/nodeapi/grpc_status_conversion.h"
 
 namespace weft::ztunnel {
 namespace {
@@ -16,16 +12,27 @@ namespace {
 using weft::nodeapi::v1::ConfigAck;
 using weft::nodeapi::v1::ConfigUpdate;
 
-// A fresh channel per attempt with its own subchannel pool: gRPC's own reconnect backoff
-// (1 s initial, shared process-wide by default) would otherwise override ours.
-std::shared_ptr<grpc::Channel> NewChannel(const std::string& socket_path) {
-  grpc::ChannelArguments args;
-  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
-  args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MIN_RECONNECT_BACKOFF_MS, 50);
-  args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
-  return grpc::CreateCustomChannel(absl::StrCat("unix:", socket_path),
-                                   grpc::InsecureChannelCredentials(), args);
+constexpr char kStreamConfig[] = "/weft.nodeapi.v1.NodeApi/StreamConfig";
+// Connecting to a unix socket completes at once or fails at once; this only bounds the odd case
+// of a full accept backlog.
+constexpr absl::Duration kConnectTimeout = absl::Seconds(1);
+
+absl::Status InStreamConfig(const absl::Status& status) {
+  return absl::Status(status.code(), absl::StrCat("StreamConfig: ", status.message()));
+}
+
+// One update from the stream: the next one, or why the stream ended (OK: the agent closed it).
+absl::StatusOr<ConfigUpdate> ReadUpdate(grpcwire::BidiCall& call) {
+  absl::StatusOr<std::optional<std::string>> message = call.Read();
+  if (!message.ok()) return InStreamConfig(message.status());
+  if (!message->has_value()) {
+    return absl::UnavailableError("StreamConfig: the agent ended the stream");
+  }
+  ConfigUpdate update;
+  if (!update.ParseFromString(**message)) {
+    return absl::InternalError("StreamConfig: the agent sent an unparsable ConfigUpdate");
+  }
+  return update;
 }
 
 }  // namespace
@@ -57,7 +64,7 @@ void ConfigStreamClient::Stop() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
-    if (active_context_ != nullptr) active_context_->TryCancel();
+    if (active_call_ != nullptr) active_call_->Cancel();
   }
   stop_cv_.notify_all();
   if (thread_.joinable()) thread_.join();
@@ -83,45 +90,64 @@ void ConfigStreamClient::Run() {
 }
 
 bool ConfigStreamClient::RunOneStream() {
-  auto channel = NewChannel(options_.socket_path);
-  auto stub = weft::nodeapi::v1::NodeApi::NewStub(channel);
-  grpc::ClientContext context;
+  absl::StatusOr<std::unique_ptr<grpcwire::GrpcChannel>> channel =
+      grpcwire::GrpcChannel::ConnectUnix(options_.socket_path, kConnectTimeout);
+  if (!channel.ok()) {
+    log::Debug("config stream not established",
+               {{"socket", options_.socket_path}, {"status", InStreamConfig(channel.status())}});
+    return false;
+  }
+  absl::StatusOr<std::unique_ptr<grpcwire::BidiCall>> call = (*channel)->StartBidi(kStreamConfig);
+  if (!call.ok()) {
+    log::Debug("config stream not established",
+               {{"socket", options_.socket_path}, {"status", InStreamConfig(call.status())}});
+    return false;
+  }
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return false;
-    active_context_ = &context;
+    active_call_ = call->get();
   }
-  auto stream = stub->StreamConfig(&context);
   bool delivered = false;
-  ConfigUpdate update;
-  while (stream->Read(&update)) {
+  absl::Status ended;
+  while (true) {
+    absl::StatusOr<ConfigUpdate> update = ReadUpdate(**call);
+    if (!update.ok()) {
+      ended = update.status();
+      break;
+    }
     if (!delivered) {
       log::Info("config stream connected", {{"socket", options_.socket_path},
-                                            {"agent_epoch", update.agent_epoch()},
-                                            {"version", update.version()}});
+                                            {"agent_epoch", update->agent_epoch()},
+                                            {"version", update->version()}});
     }
     delivered = true;
     connected_ = true;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      agent_epoch_ = update.agent_epoch();
+      agent_epoch_ = update->agent_epoch();
     }
-    const std::string error = options_.on_update(update);
-    if (error.empty()) last_applied_ = update.version();
+    const std::string error = options_.on_update(*update);
+    if (error.empty()) last_applied_ = update->version();
     ConfigAck ack;
-    ack.set_version(update.version());
+    ack.set_version(update->version());
     ack.set_error(error);
-    if (!stream->Write(ack)) break;
+    if (absl::Status written = (*call)->Write(ack.SerializeAsString()); !written.ok()) {
+      ended = InStreamConfig(written);
+      break;
+    }
   }
   connected_ = false;
-  stream->WritesDone();
-  grpc::Status status = stream->Finish();
   {
     std::lock_guard<std::mutex> lock(mu_);
-    active_context_ = nullptr;
+    active_call_ = nullptr;
+  }
+  // The call goes before its channel; the agent sees the stream reset.
+  call->reset();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) return delivered;
   }
-  const absl::Status ended = FromGrpcStatus(status, "StreamConfig");
   if (delivered) {
     log::Warn("config stream ended; reconnecting",
               {{"socket", options_.socket_path}, {"status", ended}});

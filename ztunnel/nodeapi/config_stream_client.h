@@ -1,9 +1,8 @@
 // ztunnel's config feed: one StreamConfig call to the agent, kept open by a background thread
 // that reconnects with backoff whenever the stream breaks (agent restart, socket missing) and
-// then resynchronises from the full snapshot the agent sends first.
+// then resynchronises from the full snapshot the agent sends first. Spoken with common/grpcwire
+// (no libgrpc in ztunnel); each attempt is a fresh connection, so only our backoff applies.
 #pragma once
-
-#include <grpcpp/client_context.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -16,7 +15,11 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "weft/nodeapi/v1/node_api.grpc.pb.h"
+#include "weft/nodeapi/v1/node_api.pb.h"
+
+namespace weft::grpcwire {
+class BidiCall;
+}  // namespace weft::grpcwire
 
 namespace weft::ztunnel {
 
@@ -57,9 +60,9 @@ class ConfigStreamClient {
   std::thread thread_;
   mutable std::mutex mu_;
   std::condition_variable stop_cv_;
-  bool stopping_ = false;                          // guarded by mu_
-  grpc::ClientContext* active_context_ = nullptr;  // guarded by mu_; cancelled by Stop()
-  std::string agent_epoch_;                        // guarded by mu_
+  bool stopping_ = false;                      // guarded by mu_
+  grpcwire::BidiCall* active_call_ = nullptr;  // guarded by mu_; cancelled by Stop()
+  std::string agent_epoch_;                    // guarded by mu_
   std::atomic<bool> connected_{false};
   std::atomic<uint64_t> last_applied_{0};
 };
