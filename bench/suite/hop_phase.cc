@@ -106,6 +106,14 @@ absl::Status TraceMode(BenchWorld& world, const SuiteOptions& options, const Mod
   generator.p99_us = load->service_p99_us;
   generator.p999_us = load->service_p999_us;
   Record(results, mode.name, generator);
+  // The kernel's own view of each participant's connections: smoothed RTT of its sockets
+  // (tcp_sock.srtt_us) sampled at each of its traced sends and receives.
+  for (const weft::hoptrace::SrttStats& srtt : report.srtt) {
+    results->Row(kScenario, mode.name, "srtt_p50", "us", srtt.participant).by_round[0] =
+        srtt.p50_us;
+    results->Row(kScenario, mode.name, "srtt_p99", "us", srtt.participant).by_round[0] =
+        srtt.p99_us;
+  }
   fprintf(stderr, "weftctl bench: per-hop %s: %llu round trips, %llu irregular, %llu lost\n",
           mode.name.c_str(), static_cast<unsigned long long>(report.round_trips),
           static_cast<unsigned long long>(report.irregular),

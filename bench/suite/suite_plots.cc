@@ -82,6 +82,18 @@ absl::StatusOr<std::vector<std::string>> DrawPlots(const SuiteResults& results,
     if (s.kind == ScenarioKind::kRequestResponse) rr.push_back(&s);
     if (s.kind == ScenarioKind::kBulk) bulk.push_back(&s);
   }
+  auto has_data = [&](const std::vector<const ScenarioSpec*>& scenarios, const char* metric) {
+    for (const ScenarioSpec* s : scenarios) {
+      for (const ModeSpec& m : run.modes) {
+        if (MedianOrMissing(results, s->name, m.name, metric) != "?") return true;
+      }
+    }
+    return false;
+  };
+  // A plot with nothing to draw is skipped (gnuplot refuses an empty range); the
+  // tables say why those rows have no numbers.
+  if (!has_data(rr, "latency_p50")) rr.clear();
+  if (!has_data(bulk, "throughput")) bulk.clear();
   if (!rr.empty()) {
     const int columns = rr.size() > 1 ? 2 : 1;
     const int rows = static_cast<int>((rr.size() + 1) / 2);

@@ -326,6 +326,26 @@ std::string SuiteResults::FormatMarkdown(const SuiteRun& run,
       }
       md += "\n";
     }
+    std::string srtt;
+    for (const SuiteRow& row : rows_) {
+      if (row.mode != mode.name || row.metric != "srtt_p50" || row.by_round.empty()) continue;
+      const SuiteRow* p99 = nullptr;
+      for (const SuiteRow& other : rows_) {
+        if (other.mode == mode.name && other.metric == "srtt_p99" &&
+            other.process == row.process) {
+          p99 = &other;
+        }
+      }
+      absl::StrAppend(&srtt, " ", row.process, " p50 ", FormatValue(row.by_round.begin()->second),
+                      p99 && !p99->by_round.empty()
+                          ? " / p99 " + FormatValue(p99->by_round.begin()->second)
+                          : "",
+                      ";");
+    }
+    if (!srtt.empty()) {
+      absl::StrAppend(&md, "\nSmoothed RTT of each participant's sockets (µs, kernel srtt):", srtt,
+                      "\n");
+    }
   }
 
   std::string failures;

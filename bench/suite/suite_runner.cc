@@ -52,7 +52,7 @@ std::vector<std::string> LoadArgs(const ScenarioSpec& scenario, const ModePath& 
 
 // One weft-loadgen client run. The mesh processes' CPU is read once the client's warm-up
 // is over and again after it exits; their peak RSS is reset before and read after.
-absl::StatusOr<Measured> MeasureRun(const std::string& loadgen, const ModePath& path,
+absl::StatusOr<Measured> MeasureRunOnce(const std::string& loadgen, const ModePath& path,
                                     const std::vector<std::string>& args, double warmup_s,
                                     double duration_s) {
   for (const AccountedProcess& p : path.processes) (void)ResetPeakRss(p.pid);
@@ -89,6 +89,24 @@ absl::StatusOr<Measured> MeasureRun(const std::string& loadgen, const ModePath& 
   return measured;
 }
 
+// A run in which nothing completed (no request, no cycle, no byte) has no latency to
+// report and its rate or throughput would read as a measured zero: it is a stall,
+// reported as the run's failure.
+absl::StatusOr<Measured> MeasureRun(const std::string& loadgen, const ModePath& path,
+                                    const std::vector<std::string>& args, double warmup_s,
+                                    double duration_s) {
+  absl::StatusOr<Measured> m = MeasureRunOnce(loadgen, path, args, warmup_s, duration_s);
+  const bool progressed = m.ok() && (m->load.count > 0 || m->load.throughput_mib_s > 0);
+  if (m.ok() && !progressed) {
+    std::vector<std::string> kinds;
+    for (const auto& [kind, n] : m->load.errors) kinds.push_back(absl::StrCat(kind, " ", n));
+    return absl::UnavailableError(absl::StrCat(
+        "nothing completed in the measured window (stalled); errors: ",
+        kinds.empty() ? "none" : absl::StrJoin(kinds, ", ")));
+  }
+  return m;
+}
+
 std::string ErrorSummary(int round, const LoadgenSummary& load) {
   std::vector<std::string> kinds;
   for (const auto& [kind, n] : load.errors) kinds.push_back(absl::StrCat(kind, " ", n));
@@ -97,22 +115,24 @@ std::string ErrorSummary(int round, const LoadgenSummary& load) {
 }
 
 // CPU per unit of work for each mesh process and their sum ("all"), plus peak RSS.
+// value = CPU seconds × scale / units: scale 1e6 with units = requests gives ms per
+// 1,000 requests; scale 1 with units = GiB gives seconds per GiB.
 void RecordCost(SuiteResults* results, const std::string& scenario, const ModePath& path,
-                int round, const Measured& m, double units, const std::string& metric,
-                const std::string& unit) {
+                int round, const Measured& m, double units, double scale,
+                const std::string& metric, const std::string& unit) {
   if (path.processes.empty() || units <= 0) return;
   double total = 0;
   for (const auto& [process, cost] : m.cost) {
-    const double used = cost.cpu.user + cost.cpu.system;
-    total += used;
+    total += cost.cpu.user + cost.cpu.system;
     results->Row(scenario, path.mode.name, metric + "_user", unit, process).by_round[round] =
-        cost.cpu.user * 1000 / units;
+        cost.cpu.user * scale / units;
     results->Row(scenario, path.mode.name, metric + "_sys", unit, process).by_round[round] =
-        cost.cpu.system * 1000 / units;
+        cost.cpu.system * scale / units;
     results->Row(scenario, path.mode.name, "peak_rss", "MB", process).by_round[round] =
         cost.peak_rss_bytes / 1e6;
   }
-  results->Row(scenario, path.mode.name, metric, unit, "all").by_round[round] = total * 1000 / units;
+  results->Row(scenario, path.mode.name, metric, unit, "all").by_round[round] =
+      total * scale / units;
 }
 
 void RecordLatency(SuiteResults* results, const std::string& scenario, const std::string& mode,
@@ -141,7 +161,9 @@ std::vector<std::pair<std::string, std::string>> MetricsOf(const ScenarioSpec& s
 
 absl::Status RunOne(const SuiteOptions& options, const ScenarioSpec& scenario,
                     const ModePath& path, int round, bool record, SuiteResults* results) {
-  const RunDurations& d = options.durations;
+  // A warm-up round only has to bring every path up (pooled connections, caches,
+  // allocator): --quick's durations do that in a fifth of the time.
+  const RunDurations d = record ? options.durations : DurationsFor(/*quick=*/true);
   const std::string& mode = path.mode.name;
   auto check = [&](const LoadgenSummary& load) {
     if (record && load.error_total > 0) {
@@ -165,7 +187,7 @@ absl::Status RunOne(const SuiteOptions& options, const ScenarioSpec& scenario,
     check(open->load);
     check(closed->load);
     RecordCost(results, scenario.name, path, round, *closed,
-               static_cast<double>(closed->load.count), "cpu_ms_per_1k_req", "ms");
+               static_cast<double>(closed->load.count), 1e6, "cpu_ms_per_1k_req", "ms");
     return absl::OkStatus();
   }
   absl::StatusOr<Measured> run = MeasureRun(
@@ -178,13 +200,12 @@ absl::Status RunOne(const SuiteOptions& options, const ScenarioSpec& scenario,
     results->Row(scenario.name, mode, "rate", "conn/s").by_round[round] = run->load.rate;
     RecordLatency(results, scenario.name, mode, round, run->load, false);
     RecordCost(results, scenario.name, path, round, *run, static_cast<double>(run->load.count),
-               "cpu_ms_per_1k_conn", "ms");
+               1e6, "cpu_ms_per_1k_conn", "ms");
   } else {
     results->Row(scenario.name, mode, "throughput", "MiB/s").by_round[round] =
         run->load.throughput_mib_s;
-    // Per GiB: units = GiB moved / 1000 so that RecordCost's "× 1000 / units" gives s/GiB.
     RecordCost(results, scenario.name, path, round, *run,
-               run->load.bytes / (1024.0 * 1024 * 1024) * 1000, "cpu_s_per_gib", "s");
+               run->load.bytes / (1024.0 * 1024 * 1024), 1, "cpu_s_per_gib", "s");
   }
   return absl::OkStatus();
 }
