@@ -159,6 +159,20 @@ std::vector<std::pair<std::string, std::string>> BenchWorld::ModeDetails() const
   return details;
 }
 
+std::vector<AccountedProcess> BenchWorld::Proxies() const {
+  std::vector<AccountedProcess> proxies;
+  if (absl::StatusOr<MeshLab::LabState> state = lab_->ReadState(); state.ok()) {
+    for (const auto& node : state->nodes()) {
+      proxies.push_back({"ztunnel " + node.name(), node.ztunnel().pid()});
+    }
+  }
+  if (stunnel_) {
+    proxies.push_back({"stunnel client", stunnel_->client_pid()});
+    proxies.push_back({"stunnel server", stunnel_->server_pid()});
+  }
+  return proxies;
+}
+
 absl::StatusOr<ModePath> BenchWorld::Enter(const ModeSpec& mode) {
   ModePath path;
   path.mode = mode;

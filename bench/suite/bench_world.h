@@ -74,6 +74,10 @@ class BenchWorld {
   const MeshLab& lab() const { return *lab_; }
   // One line per mode with what its extra parts are (stunnel's TLS settings...).
   std::vector<std::pair<std::string, std::string>> ModeDetails() const;
+  // Every proxy process of every mode (ztunnels, stunnels): the runner waits for them to
+  // go quiet between runs, so one run's leftovers (a backlog still draining) never
+  // load the next.
+  std::vector<AccountedProcess> Proxies() const;
 
  private:
   explicit BenchWorld(BenchWorldOptions options);

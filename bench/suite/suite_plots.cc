@@ -67,7 +67,7 @@ absl::StatusOr<std::vector<std::string>> DrawPlots(const SuiteResults& results,
                                                    const SuiteRun& run,
                                                    const std::string& out_dir) {
   const std::string header = absl::StrCat(
-      "set terminal pngcairo size 1400,900 font \"sans,10\"\n"
+      "set terminal pngcairo noenhanced size 1400,900 font \"sans,10\"\n"
       "set style data histogram\nset style histogram cluster gap 1\n"
       "set style fill solid 0.85 border -1\nset datafile missing \"?\"\n"
       "set grid ytics\nset key top left\n");
@@ -97,7 +97,7 @@ absl::StatusOr<std::vector<std::string>> DrawPlots(const SuiteResults& results,
   if (!rr.empty()) {
     const int columns = rr.size() > 1 ? 2 : 1;
     const int rows = static_cast<int>((rr.size() + 1) / 2);
-    std::string script = absl::StrCat(header, "set output \"latency.png\"\nset logscale y\n",
+    std::string script = absl::StrCat(header, "set output \"latency.png\"\nset logscale y\nset yrange [10:*]\n",
                                       "set ylabel \"latency, µs (log)\"\n",
                                       "set multiplot layout ", rows, ",", columns,
                                       " title \"weft bench: request/response latency, open "
@@ -137,7 +137,7 @@ absl::StatusOr<std::vector<std::string>> DrawPlots(const SuiteResults& results,
     }
     if (absl::Status st = WriteTextFile(out_dir + "/throughput.dat", data); !st.ok()) return st;
     std::string script = absl::StrCat(header, "set output \"throughput.png\"\nset size 1,1\n",
-                                      "set terminal pngcairo size 1000,600 font \"sans,10\"\n",
+                                      "set terminal pngcairo noenhanced size 1000,600 font \"sans,10\"\n",
                                       "set ylabel \"MiB/s\"\nset yrange [0:*]\n",
                                       ClusteredPlot("throughput.dat",
                                                     absl::StrCat("weft bench: bulk upload "

@@ -210,6 +210,31 @@ absl::Status RunOne(const SuiteOptions& options, const ScenarioSpec& scenario,
   return absl::OkStatus();
 }
 
+// Waits (at most `limit`) until the proxies together use under 5% of a CPU over 100 ms.
+// Returns how long it waited; a proxy still busy at the limit is reported, not fatal.
+absl::Duration SettleQuiet(const std::vector<AccountedProcess>& proxies, absl::Duration limit) {
+  const absl::Time start = absl::Now();
+  const absl::Duration window = absl::Milliseconds(100);
+  auto total = [&] {
+    double seconds = 0;
+    for (const AccountedProcess& p : proxies) {
+      if (absl::StatusOr<CpuSeconds> cpu = ReadCpuSeconds(p.pid); cpu.ok()) {
+        seconds += cpu->user + cpu->system;
+      }
+    }
+    return seconds;
+  };
+  double before = total();
+  while (absl::Now() - start < limit) {
+    absl::SleepFor(window);
+    const double after = total();
+    // /proc times tick at 10 ms: 5% of 100 ms is under one tick, so "no tick" is quiet.
+    if (after - before < 0.05 * absl::ToDoubleSeconds(window) + 1e-9) break;
+    before = after;
+  }
+  return absl::Now() - start;
+}
+
 }  // namespace
 
 void RunSuiteRounds(BenchWorld& world, const SuiteOptions& options, SuiteResults* results) {
@@ -225,6 +250,7 @@ void RunSuiteRounds(BenchWorld& world, const SuiteOptions& options, SuiteResults
       for (const ModeSpec& mode : order) {
         if (StopRequested()) break;
         absl::Status status;
+        SettleQuiet(world.Proxies(), absl::Seconds(3));
         absl::StatusOr<ModePath> path = world.Enter(mode);
         status = path.ok() ? RunOne(options, scenario, *path, measured_round, record, results)
                            : path.status();
