@@ -16,13 +16,14 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
+#include "absl/status/statusor.h"
 #include "bench/capture_bench_env.h"
 #include "bench/capture_scenarios.h"
 #include "bench/machine_facts.h"
 #include "bench/result_table.h"
 #include "bench/run_report.h"
 #include "bench/stop_signal.h"
+#include "common/cli/flag_set.h"
 
 namespace weft::bench {
 namespace {
@@ -35,30 +36,27 @@ struct Flags {
   int repetitions = 5;
 };
 
-void Usage() {
-  fprintf(stderr,
-          "usage: capture_bench [--quick] [--out FILE] [--repetitions N]\n"
-          "  --quick          fewer connects and shorter transfers (< 15 s)\n"
-          "  --out FILE       JSON results (default bench-results/capture.json)\n"
-          "  --repetitions N  measured rounds after the warm-up (default 5)\n");
-}
-
-bool ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--quick") {
-      flags->quick = true;
-    } else if (arg == "--out" && i + 1 < argc) {
-      flags->out = argv[++i];
-    } else if (arg == "--repetitions" && i + 1 < argc) {
-      if (!absl::SimpleAtoi(argv[++i], &flags->repetitions) || flags->repetitions < 1) {
-        return false;
-      }
-    } else {
-      return false;
-    }
+// Returns the exit status to stop with (0 after --help, 2 for a bad flag), or -1 to run.
+int ParseFlags(int argc, char** argv, Flags* flags) {
+  weft::cli::FlagSet set("capture_bench [flags]", "What the eBPF capture path costs, measured on this machine.");
+  int64_t repetitions = 0;
+  set.Bool("quick", &flags->quick, false, "fewer connects and shorter transfers (< 15 s)");
+  set.String("out", &flags->out, flags->out, "JSON results");
+  set.Int("repetitions", &repetitions, 5, "measured rounds after the warm-up (at least 1)");
+  absl::StatusOr<std::vector<std::string>> positional = set.Parse(weft::cli::Args(argc, argv));
+  if (positional.ok() && set.help_requested()) {
+    fputs(set.Usage().c_str(), stdout);
+    return 0;
   }
-  return true;
+  if (!positional.ok() || !positional->empty() || repetitions < 1) {
+    const std::string why = !positional.ok()     ? std::string(positional.status().message())
+                            : repetitions < 1    ? "--repetitions: at least 1"
+                                                 : "unexpected argument " + (*positional)[0];
+    fprintf(stderr, "capture_bench: %s\n%s", why.c_str(), set.Usage().c_str());
+    return 2;
+  }
+  flags->repetitions = static_cast<int>(repetitions);
+  return -1;
 }
 
 CaptureBenchConfig ConfigFor(const Flags& flags) {
@@ -137,10 +135,7 @@ int Run(const Flags& flags) {
 
 int main(int argc, char** argv) {
   weft::bench::Flags flags;
-  if (!weft::bench::ParseFlags(argc, argv, &flags)) {
-    weft::bench::Usage();
-    return 2;
-  }
+  if (int status = weft::bench::ParseFlags(argc, argv, &flags); status >= 0) return status;
   if (geteuid() != 0) {
     fprintf(stderr, "capture_bench: needs root (netns, cgroups, BPF)\n");
     return 2;

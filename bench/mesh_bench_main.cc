@@ -16,14 +16,15 @@
 #include <utility>
 #include <vector>
 
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/status/statusor.h"
 #include "bench/machine_facts.h"
 #include "bench/mesh_lab.h"
 #include "bench/mesh_scenarios.h"
 #include "bench/result_table.h"
 #include "bench/run_report.h"
 #include "bench/stop_signal.h"
+#include "common/cli/flag_set.h"
 
 namespace weft::bench {
 namespace {
@@ -38,39 +39,30 @@ struct Flags {
   std::string topology = MESH_BENCH_TOPOLOGY;
 };
 
-void Usage() {
-  fprintf(stderr,
-          "usage: mesh_bench [--quick] [--out FILE] [--repetitions N] [--weftctl PATH]\n"
-          "                  [--topology FILE]\n"
-          "  --quick          smaller transfers and 200 idle connections (< 60 s)\n"
-          "  --out FILE       JSON results (default bench-results/mesh.json)\n"
-          "  --repetitions N  measured rounds after the warm-up (default 5)\n"
-          "  --weftctl PATH   weftctl, with weft-agent and weft-ztunnel beside it\n"
-          "                   (default %s)\n"
-          "  --topology FILE  lab topology (default %s)\n",
-          MESH_BENCH_WEFTCTL, MESH_BENCH_TOPOLOGY);
-}
-
-bool ParseFlags(int argc, char** argv, Flags* flags) {
-  for (int i = 1; i < argc; ++i) {
-    std::string arg = argv[i];
-    if (arg == "--quick") {
-      flags->quick = true;
-    } else if (arg == "--out" && i + 1 < argc) {
-      flags->out = argv[++i];
-    } else if (arg == "--weftctl" && i + 1 < argc) {
-      flags->weftctl = argv[++i];
-    } else if (arg == "--topology" && i + 1 < argc) {
-      flags->topology = argv[++i];
-    } else if (arg == "--repetitions" && i + 1 < argc) {
-      if (!absl::SimpleAtoi(argv[++i], &flags->repetitions) || flags->repetitions < 1) {
-        return false;
-      }
-    } else {
-      return false;
-    }
+// Returns the exit status to stop with (0 after --help, 2 for a bad flag), or -1 to run.
+int ParseFlags(int argc, char** argv, Flags* flags) {
+  weft::cli::FlagSet set("mesh_bench [flags]", "What the mesh costs on the lab's two-node path, against the same path without it.");
+  int64_t repetitions = 0;
+  set.Bool("quick", &flags->quick, false, "smaller transfers and 200 idle connections (< 60 s)");
+  set.String("out", &flags->out, flags->out, "JSON results");
+  set.Int("repetitions", &repetitions, 5, "measured rounds after the warm-up (at least 1)");
+  set.String("weftctl", &flags->weftctl, flags->weftctl,
+             "weftctl, with weft-agent and weft-ztunnel beside it");
+  set.String("topology", &flags->topology, flags->topology, "lab topology");
+  absl::StatusOr<std::vector<std::string>> positional = set.Parse(weft::cli::Args(argc, argv));
+  if (positional.ok() && set.help_requested()) {
+    fputs(set.Usage().c_str(), stdout);
+    return 0;
   }
-  return true;
+  if (!positional.ok() || !positional->empty() || repetitions < 1) {
+    const std::string why = !positional.ok()     ? std::string(positional.status().message())
+                            : repetitions < 1    ? "--repetitions: at least 1"
+                                                 : "unexpected argument " + (*positional)[0];
+    fprintf(stderr, "mesh_bench: %s\n%s", why.c_str(), set.Usage().c_str());
+    return 2;
+  }
+  flags->repetitions = static_cast<int>(repetitions);
+  return -1;
 }
 
 MeshBenchConfig ConfigFor(const Flags& flags) {
@@ -173,10 +165,7 @@ int Run(const Flags& flags) {
 
 int main(int argc, char** argv) {
   weft::bench::Flags flags;
-  if (!weft::bench::ParseFlags(argc, argv, &flags)) {
-    weft::bench::Usage();
-    return 2;
-  }
+  if (int status = weft::bench::ParseFlags(argc, argv, &flags); status >= 0) return status;
   if (geteuid() != 0) {
     fprintf(stderr, "mesh_bench: needs root (lab namespaces, cgroups, BPF)\n");
     return 2;

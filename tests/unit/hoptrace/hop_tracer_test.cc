@@ -52,7 +52,9 @@ bool WriteFull(int fd, const char* buf, size_t n) {
 class HopTracerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    if (geteuid() != 0) GTEST_SKIP() << "needs root (CAP_BPF)";
+    // Label bpf: CI runs these as root. Without root the test fails rather than skips,
+    // so a missing capability never passes as green.
+    ASSERT_EQ(geteuid(), 0u) << "needs root (CAP_BPF, CAP_PERFMON)";
     listener_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     ASSERT_GE(listener_, 0);
     sockaddr_in addr{};
