@@ -50,9 +50,14 @@ absl::StatusOr<ShortCircuitSwitch> ShortCircuitSwitch::ForLab(
 }
 
 absl::Status ShortCircuitSwitch::Set(bool enabled) {
+  if (applied_ == enabled) return absl::OkStatus();
+  applied_.reset();  // a partial failure leaves the state unknown
   for (const Node& n : nodes_) {
-    if (absl::Status s = Apply(n.pin_dir, n.cgroup_root, n.ztunnel_cgroup, enabled); !s.ok()) return s;
+    if (absl::Status s = Apply(n.pin_dir, n.cgroup_root, n.ztunnel_cgroup, enabled); !s.ok()) {
+      return s;
+    }
   }
+  applied_ = enabled;
   return absl::OkStatus();
 }
 
@@ -61,6 +66,7 @@ absl::Status ShortCircuitSwitch::Restore() {
   for (const Node& n : nodes_) {
     result.Update(Apply(n.pin_dir, n.cgroup_root, n.ztunnel_cgroup, n.enabled_at_start));
   }
+  applied_.reset();
   return result;
 }
 

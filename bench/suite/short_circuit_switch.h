@@ -7,6 +7,7 @@
 // --loopback-short-circuit flag; the suite restores the state it found when it ends.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,6 +20,7 @@ class ShortCircuitSwitch {
  public:
   // Records whether each node's short-circuit is attached now.
   static absl::StatusOr<ShortCircuitSwitch> ForLab(const weft::lab::state::v1::LabState& lab);
+  // Loads and applies only when the state changes: the modes alternate every run.
   absl::Status Set(bool enabled);
   // Back to what ForLab found.
   absl::Status Restore();
@@ -31,6 +33,7 @@ class ShortCircuitSwitch {
     bool enabled_at_start = false;
   };
   std::vector<Node> nodes_;
+  std::optional<bool> applied_;  // what Set last applied to every node
 };
 
 }  // namespace weft::bench
