@@ -23,6 +23,9 @@ class HboneClientConnection::Socket : public event::ConnectionHandler {
   void OnPeerClosed(event::EventLoop& loop, event::ConnectionId id) override {
     (void)loop.Close(id);
   }
+  void OnSendDrained(event::EventLoop&, event::ConnectionId) override {
+    conn_->OnTransportDrained();
+  }
   void OnClosed(event::EventLoop&, event::ConnectionId, const absl::Status& reason) override {
     std::shared_ptr<HboneClientConnection> conn = std::move(conn_);
     conn->OnSocketClosed(reason);

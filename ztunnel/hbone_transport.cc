@@ -3,6 +3,13 @@
 #include "absl/strings/str_cat.h"
 
 namespace weft::ztunnel {
+namespace {
+
+// HTTP/2 bytes encrypted per step, and the socket queue above which no more are taken.
+constexpr size_t kOutputBatch = 64 * 1024;
+constexpr size_t kSendHighWater = 256 * 1024;
+
+}  // namespace
 
 HboneTransport::~HboneTransport() {
   // A session being destroyed closes its open streams through their legs: end the legs
@@ -20,19 +27,36 @@ void HboneTransport::TransportReady(event::ConnectionId id) {
 
 void HboneTransport::Flush() {
   if (transport_closed_) return;
-  std::string plain;
-  if (h2_ != nullptr && h2_->TakeOutput(&plain) > 0) {
+  // HTTP/2 output is taken a batch at a time and only while the socket keeps up: a window
+  // update releasing megabytes turns into a few small batches (cache-sized copies), and what
+  // this connection holds stays bounded. OnTransportDrained resumes once the queue empties.
+  for (;;) {
+    if (transport_ready_ && loop_->PendingSendBytes(id_) >= kSendHighWater) {
+      awaiting_drain_ = true;
+      break;
+    }
+    std::string plain;
+    if (h2_ == nullptr || h2_->TakeOutput(&plain, kOutputBatch) == 0) break;
     if (absl::Status s = tls_->WritePlaintext(plain); !s.ok()) {
       Abort(s);
       return;
     }
+    if (!transport_ready_) continue;  // before the socket is up there is only a preface
+    std::string cipher;
+    if (tls_->TakeCiphertext(&cipher) > 0) (void)loop_->Send(id_, std::move(cipher));
   }
   if (!transport_ready_) return;
-  std::string cipher;
+  std::string cipher;  // handshake messages, alerts
   if (tls_->TakeCiphertext(&cipher) > 0) (void)loop_->Send(id_, std::move(cipher));
   if (close_when_idle_ && legs_.empty() && h2_ != nullptr && !h2_->wants_output()) {
     (void)loop_->Close(id_);
   }
+}
+
+void HboneTransport::OnTransportDrained() {
+  if (!awaiting_drain_) return;
+  awaiting_drain_ = false;
+  Flush();
 }
 
 absl::Status HboneTransport::OnTransportBytes(std::string_view data) {

@@ -43,6 +43,8 @@ class HboneTransport : public HboneSessionHost {
   // Ciphertext from the socket. A TLS or HTTP/2 failure aborts the connection (after
   // sending what alert or GOAWAY there is) and is returned for the caller to count.
   absl::Status OnTransportBytes(std::string_view data);
+  // The socket's send queue emptied: output held back by Flush may go now.
+  void OnTransportDrained();
   // The socket is gone: every leg ends with `reason`.
   void OnTransportClosed(const absl::Status& reason);
   void Abort(const absl::Status& reason);
@@ -64,6 +66,7 @@ class HboneTransport : public HboneSessionHost {
 
   std::vector<int32_t> released_;
   bool transport_ready_ = false;
+  bool awaiting_drain_ = false;  // Flush stopped at the send queue's high water
   bool transport_closed_ = false;
   bool handshake_seen_ = false;
   bool shutting_down_ = false;

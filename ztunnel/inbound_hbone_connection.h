@@ -28,6 +28,7 @@ class InboundHboneConnection : public event::ConnectionHandler, public HboneTran
   // event::ConnectionHandler
   void OnData(event::EventLoop& loop, event::ConnectionId id, std::string_view data) override;
   void OnPeerClosed(event::EventLoop& loop, event::ConnectionId id) override;
+  void OnSendDrained(event::EventLoop&, event::ConnectionId) override { OnTransportDrained(); }
   void OnClosed(event::EventLoop& loop, event::ConnectionId id, const absl::Status& reason) override;
 
  private:

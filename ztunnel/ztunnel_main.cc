@@ -137,6 +137,11 @@ int Run(const ZtunnelOptions& options) {
   event::WorkerPoolOptions pool_options;
   pool_options.workers = static_cast<size_t>(options.workers);
   pool_options.loop.name = "ztunnel-worker";
+  // 64 KiB receive buffers, as many bytes in all as the loop's default (8 MiB per worker):
+  // a relay moving a bulk stream then handles a loopback segment per completion, and TLS and
+  // HTTP/2 work in batches of four records instead of one (bulk +5% on the lab).
+  pool_options.loop.recv_buffer_size = 64 * 1024;
+  pool_options.loop.recv_buffer_count = 128;
   auto pool = event::WorkerPool::Create(pool_options);
   if (!pool.ok()) return Fail(pool.status());
   std::vector<std::unique_ptr<Worker>> workers;

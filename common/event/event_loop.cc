@@ -283,6 +283,21 @@ void EventLoop::ProcessDeferred() {
       }
     }
   }
+  // Then sends, before any slot is finalized (and possibly reused): an index whose flag is
+  // gone belonged to a connection that closed meanwhile.
+  if (!send_schedule_queue_.empty()) {
+    std::vector<uint32_t> sends;
+    sends.swap(send_schedule_queue_);
+    for (uint32_t index : sends) {
+      ConnectionSlot& slot = *connections_[index];
+      if (!slot.send_scheduled) continue;
+      slot.send_scheduled = false;
+      if (slot.state == ConnectionSlot::State::kOpen && !slot.send_inflight &&
+          !slot.send_queue.empty()) {
+        SubmitSend(index);
+      }
+    }
+  }
   while (!finalize_queue_.empty()) {
     std::vector<uint32_t> finalize;
     finalize.swap(finalize_queue_);

@@ -158,6 +158,9 @@ class EventLoop {
   void OnAccept(const Completion& c, const UserData& ud);
   void ArmRecv(uint32_t slot_index);
   void OnRecv(const Completion& c, const UserData& ud);
+  // Sends are gathered at the end of a completion batch: everything handlers queued in the
+  // batch leaves in one sendmsg, so a proxy relaying many small reads writes large segments.
+  void ScheduleSend(uint32_t slot_index);
   void SubmitSend(uint32_t slot_index);
   void OnSend(const Completion& c, const UserData& ud);
   void OnConnect(const Completion& c, const UserData& ud);
@@ -191,6 +194,7 @@ class EventLoop {
   // re-entrantly without the slot they stand on disappearing under them.
   std::vector<uint32_t> finalize_queue_;
   std::vector<uint32_t> rearm_queue_;
+  std::vector<uint32_t> send_schedule_queue_;
   bool logged_buffer_exhaustion_ = false;
 
   // Cross-thread hand-off.

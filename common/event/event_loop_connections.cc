@@ -130,7 +130,7 @@ void EventLoop::OnConnect(const Completion& c, const UserData& ud) {
       if (slot->read_enabled && !slot->recv_armed) ArmRecv(id.slot);
       // Bytes queued while connecting go out now (OnConnected may already have started them).
       if (!slot->send_queue.empty()) {
-        if (!slot->send_inflight) SubmitSend(id.slot);
+        ScheduleSend(id.slot);
       } else {
         AfterSendQueueDrained(id.slot);
       }
@@ -281,8 +281,15 @@ absl::Status EventLoop::Send(ConnectionId id, std::string data) {
   if (data.empty()) return absl::OkStatus();
   slot->pending_send_bytes += data.size();
   slot->send_queue.push_back(std::move(data));
-  if (slot->state == State::kOpen && !slot->send_inflight) SubmitSend(id.slot);
+  if (slot->state == State::kOpen) ScheduleSend(id.slot);
   return absl::OkStatus();
+}
+
+void EventLoop::ScheduleSend(uint32_t index) {
+  ConnectionSlot& slot = *connections_[index];
+  if (slot.send_inflight || slot.send_scheduled) return;  // OnSend continues the queue
+  slot.send_scheduled = true;
+  send_schedule_queue_.push_back(index);
 }
 
 void EventLoop::SubmitSend(uint32_t index) {
@@ -336,7 +343,7 @@ void EventLoop::OnSend(const Completion& c, const UserData& ud) {
       }
       // A partial send continues from where the kernel stopped.
       if (!slot->send_queue.empty()) {
-        SubmitSend(id.slot);
+        ScheduleSend(id.slot);
       } else {
         AfterSendQueueDrained(id.slot);
       }

@@ -95,14 +95,15 @@ absl::Status Session::OnBytes(std::string_view data) {
         session_, rv == NGHTTP2_ERR_FLOODED ? NGHTTP2_ENHANCE_YOUR_CALM : NGHTTP2_PROTOCOL_ERROR);
     Fail(status);
   }
-  // Send at once what the input produced: a connection error surfaces only as the GOAWAY
-  // nghttp2 queues, which OnGoAwaySent turns into the session error.
-  Pump();
+  // Serialize at once what the input produced: a connection error surfaces only as the
+  // GOAWAY nghttp2 queues, which OnGoAwaySent turns into the session error. Control frames
+  // come out before DATA, so one batch is enough; the owner takes the rest as it sends.
+  Pump(options_.output_batch);
   return error_;
 }
 
-size_t Session::TakeOutput(std::string* out) {
-  Pump();
+size_t Session::TakeOutput(std::string* out, size_t max) {
+  Pump(max);
   size_t n = output_.size();
   if (out->empty()) {
     out->swap(output_);
@@ -117,11 +118,13 @@ bool Session::wants_output() const {
   return !output_.empty() || nghttp2_session_want_write(session_) != 0;
 }
 
-void Session::Pump() {
+void Session::Pump(size_t budget) {
   if (pumping_) return;  // a callback inside mem_send asked for more; the loop below covers it
   pumping_ = true;
+  pump_budget_ = budget;
+  if (budget != SIZE_MAX) output_.reserve(budget + options_.max_frame_size + 64);
   for (;;) {
-    for (;;) {
+    while (output_.size() < budget) {
       const uint8_t* data = nullptr;
       ssize_t n = nghttp2_session_mem_send(session_, &data);
       if (n < 0) {
@@ -304,22 +307,38 @@ void Session::OnHeadersSent(int32_t stream_id) {
   nghttp2_submit_rst_stream(session_, NGHTTP2_FLAG_NONE, stream_id, NGHTTP2_NO_ERROR);
 }
 
-ssize_t Session::ReadStreamData(int32_t stream_id, uint8_t* buf, size_t length,
-                                uint32_t* data_flags) {
+ssize_t Session::ReadStreamData(int32_t stream_id, size_t length, uint32_t* data_flags) {
   Stream* stream = FindStream(stream_id);
   if (stream == nullptr) return NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE;
-  size_t n = stream->send_buffer.ReadInto(buf, length);
-  if (stream->send_buffer.empty() && stream->write_closed) {
+  // Only the frame's size is decided here; WriteDataFrame copies the payload right after,
+  // within the same mem_send.
+  const size_t n = std::min(length, stream->send_buffer.size());
+  if (n == stream->send_buffer.size() && stream->write_closed) {
     *data_flags |= NGHTTP2_DATA_FLAG_EOF;
   } else if (n == 0) {
     stream->data_deferred = true;
     return NGHTTP2_ERR_DEFERRED;
   }
-  if (stream->drained_owed && stream->send_buffer.size() < options_.stream_send_buffer_limit / 2) {
+  *data_flags |= NGHTTP2_DATA_FLAG_NO_COPY;
+  const size_t left = stream->send_buffer.size() - n;
+  if (stream->drained_owed && left < options_.stream_send_buffer_limit / 2) {
     stream->drained_owed = false;
     drained_.push_back(stream_id);
   }
   return static_cast<ssize_t>(n);
+}
+
+int Session::WriteDataFrame(int32_t stream_id, std::string_view frame_header, size_t length) {
+  Stream* stream = FindStream(stream_id);
+  if (stream == nullptr || stream->send_buffer.size() < length) {
+    return NGHTTP2_ERR_CALLBACK_FAILURE;  // cannot happen: sized by ReadStreamData just now
+  }
+  // nghttp2 writes every DATA frame inside one mem_send call: the budget is kept here, and
+  // a frame over it is offered again (same parameters) by the next Pump.
+  if (output_.size() >= pump_budget_) return NGHTTP2_ERR_WOULDBLOCK;
+  output_.append(frame_header);
+  stream->send_buffer.AppendTo(&output_, length);
+  return 0;
 }
 
 void Session::Fail(absl::Status status) {

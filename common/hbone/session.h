@@ -35,8 +35,10 @@ class Session {
   // queued where possible, every open stream got OnStreamClosed(error), and the owner should
   // send the output and close the connection. A problem confined to one stream resets only it.
   absl::Status OnBytes(std::string_view data);
-  // Appends the bytes to send to the peer to *out; returns how many.
-  size_t TakeOutput(std::string* out);
+  // Appends the bytes to send to the peer to *out; returns how many. Stops once about `max`
+  // bytes are out (whole frames: the last one may go past it), so that the owner can keep
+  // what it holds bounded by its socket's progress; wants_output() says whether more waits.
+  size_t TakeOutput(std::string* out, size_t max = SIZE_MAX);
   bool wants_output() const;
   // Queues tunnelled bytes (sent as the peer's window allows). False: the stream's buffer is
   // above stream_send_buffer_limit; OnSendBufferDrained follows once it is below half of it.
@@ -107,8 +109,9 @@ class Session {
  private:
   friend class SessionCallbacks;
 
-  // Runs nghttp2_session_mem_send into output_ and delivers owed drain notifications.
-  void Pump();
+  // Runs nghttp2_session_mem_send into output_ until it holds `budget` bytes or nghttp2 has
+  // nothing more, and delivers owed drain notifications.
+  void Pump(size_t budget);
   // The session is broken: every open stream learns it, nothing more is read.
   void Fail(absl::Status status);
   // nghttp2 events, forwarded by SessionCallbacks.
@@ -117,7 +120,9 @@ class Session {
   void CloseStream(int32_t stream_id, uint32_t error_code);
   void OnGoAwaySent(uint32_t error_code);
   void OnHeadersSent(int32_t stream_id);
-  ssize_t ReadStreamData(int32_t stream_id, uint8_t* buf, size_t length, uint32_t* data_flags);
+  ssize_t ReadStreamData(int32_t stream_id, size_t length, uint32_t* data_flags);
+  // Appends one DATA frame: its header, then `length` bytes from the stream's send buffer.
+  int WriteDataFrame(int32_t stream_id, std::string_view frame_header, size_t length);
 
   SessionOptions options_;
   nghttp2_session* session_ = nullptr;
@@ -128,6 +133,7 @@ class Session {
   bool goaway_sent_ = false;
   bool goaway_received_ = false;
   bool pumping_ = false;
+  size_t pump_budget_ = SIZE_MAX;  // output_ size at which WriteDataFrame stops this Pump
 };
 
 }  // namespace weft::hbone

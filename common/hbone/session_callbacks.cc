@@ -67,6 +67,14 @@ void SessionCallbacks::Install(nghttp2_session_callbacks* callbacks) {
         AsSession(user_data)->CloseStream(stream_id, error_code);
         return 0;
       });
+  // DATA payload goes from the stream's send buffer straight into the session's output.
+  nghttp2_session_callbacks_set_send_data_callback(
+      callbacks, [](nghttp2_session*, nghttp2_frame* frame, const uint8_t* framehd, size_t length,
+                    nghttp2_data_source*, void* user_data) -> int {
+        constexpr size_t kFrameHeaderLength = 9;
+        return AsSession(user_data)->WriteDataFrame(
+            frame->hd.stream_id, View(framehd, kFrameHeaderLength), length);
+      });
   nghttp2_session_callbacks_set_on_frame_send_callback(
       callbacks, [](nghttp2_session*, const nghttp2_frame* frame, void* user_data) -> int {
         if (frame->hd.type == NGHTTP2_GOAWAY) {
@@ -78,10 +86,10 @@ void SessionCallbacks::Install(nghttp2_session_callbacks* callbacks) {
       });
 }
 
-ssize_t SessionCallbacks::ReadStreamData(nghttp2_session*, int32_t stream_id, uint8_t* buf,
+ssize_t SessionCallbacks::ReadStreamData(nghttp2_session*, int32_t stream_id, uint8_t*,
                                          size_t length, uint32_t* data_flags, nghttp2_data_source*,
                                          void* user_data) {
-  return AsSession(user_data)->ReadStreamData(stream_id, buf, length, data_flags);
+  return AsSession(user_data)->ReadStreamData(stream_id, length, data_flags);
 }
 
 }  // namespace weft::hbone

@@ -17,6 +17,9 @@ struct SessionOptions {
   uint32_t max_frame_size = 16384;
   // Above this, StreamEvents::OnSendBufferDrained is owed later (backpressure).
   size_t stream_send_buffer_limit = 1 << 20;
+  // HTTP/2 bytes serialized per step when input (a WINDOW_UPDATE, say) releases data: the
+  // owner takes more as its socket drains, so a large window never becomes one large copy.
+  size_t output_batch = 64 * 1024;
 };
 
 struct ConnectRequest {

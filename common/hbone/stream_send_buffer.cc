@@ -20,21 +20,20 @@ void StreamSendBuffer::Append(std::string_view data) {
   size_ += data.size();
 }
 
-size_t StreamSendBuffer::ReadInto(uint8_t* dst, size_t max) {
-  size_t copied = 0;
-  while (copied < max && !chunks_.empty()) {
+void StreamSendBuffer::AppendTo(std::string* out, size_t n) {
+  n = std::min(n, size_);
+  size_ -= n;
+  while (n > 0) {
     const std::string& front = chunks_.front();
-    size_t n = std::min(max - copied, front.size() - front_offset_);
-    std::memcpy(dst + copied, front.data() + front_offset_, n);
-    copied += n;
-    front_offset_ += n;
+    const size_t take = std::min(n, front.size() - front_offset_);
+    out->append(front, front_offset_, take);
+    n -= take;
+    front_offset_ += take;
     if (front_offset_ == front.size()) {
       chunks_.pop_front();
       front_offset_ = 0;
     }
   }
-  size_ -= copied;
-  return copied;
 }
 
 void StreamSendBuffer::Clear() {

@@ -13,8 +13,8 @@ namespace weft::hbone {
 class StreamSendBuffer {
  public:
   void Append(std::string_view data);
-  // Copies up to `max` bytes into `dst` and drops them from the buffer; returns how many.
-  size_t ReadInto(uint8_t* dst, size_t max);
+  // Appends exactly `n` bytes (n <= size()) to *out and drops them from the buffer.
+  void AppendTo(std::string* out, size_t n);
   size_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   void Clear();

@@ -7,6 +7,7 @@
 #include <climits>
 
 #include "absl/strings/str_cat.h"
+#include "common/tls/append_bio.h"
 #include "common/tls/openssl_error.h"
 #include "common/tls/tls_failure_status.h"
 
@@ -50,7 +51,8 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
   SslPtr ssl(SSL_new(context->ssl_ctx()));
   if (ssl == nullptr) return OpenSslInternal("allocating an SSL connection");
   BIO* network_in = NewNetworkBio();
-  BIO* network_out = NewNetworkBio();
+  // Records are appended straight to ciphertext_; the constructor points the BIO at it.
+  BIO* network_out = NewAppendBio(nullptr);
   if (network_in == nullptr || network_out == nullptr) {
     BIO_free(network_in);
     BIO_free(network_out);
@@ -72,6 +74,7 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, SslPtr ssl, BI
       ssl_(std::move(ssl)),
       network_in_(network_in),
       network_out_(network_out) {
+  BIO_set_data(network_out_, &ciphertext_);
   verification_.trust_domain = context_->trust_domain();
   InstallPeerVerification(ssl_.get(), context_->role() == TlsContext::Role::kServer,
                           &verification_);
@@ -114,18 +117,7 @@ absl::Status TlsSession::WritePlaintext(std::string_view data) {
   return Encrypt(data);
 }
 
-void TlsSession::DrainNetworkOut() {
-  const size_t pending = BIO_ctrl_pending(network_out_);
-  if (pending == 0) return;
-  const size_t old_size = ciphertext_.size();
-  ciphertext_.resize(old_size + pending);
-  const int taken =
-      BIO_read(network_out_, ciphertext_.data() + old_size, static_cast<int>(pending));
-  ciphertext_.resize(old_size + static_cast<size_t>(std::max(taken, 0)));
-}
-
 size_t TlsSession::TakeCiphertext(std::string* out) {
-  DrainNetworkOut();
   const size_t n = ciphertext_.size();
   if (n == 0) return 0;
   if (out->empty()) {
@@ -139,24 +131,19 @@ size_t TlsSession::TakeCiphertext(std::string* out) {
 }
 
 void TlsSession::ReleaseLargeIdleBuffers() {
-  // SSL_set0_[rw]bio free the BIO they replace. On allocation failure the old BIO simply stays.
+  // SSL_set0_rbio frees the BIO it replaces. On allocation failure the old BIO simply stays.
   if (DrainedButLarge(network_in_)) {
     if (BIO* fresh = NewNetworkBio(); fresh != nullptr) {
       SSL_set0_rbio(ssl_.get(), fresh);
       network_in_ = fresh;
     }
   }
-  if (DrainedButLarge(network_out_)) {
-    if (BIO* fresh = NewNetworkBio(); fresh != nullptr) {
-      SSL_set0_wbio(ssl_.get(), fresh);
-      network_out_ = fresh;
-    }
+  if (ciphertext_.empty() && ciphertext_.capacity() > kRetainedBioBytes) {
+    std::string().swap(ciphertext_);
   }
 }
 
-bool TlsSession::has_ciphertext() const {
-  return !ciphertext_.empty() || BIO_ctrl_pending(network_out_) > 0;
-}
+bool TlsSession::has_ciphertext() const { return !ciphertext_.empty(); }
 
 void TlsSession::Shutdown() {
   if (shut_down_) return;
@@ -231,6 +218,8 @@ absl::Status TlsSession::ReadPlaintext(std::string* plaintext) {
 }
 
 absl::Status TlsSession::Encrypt(std::string_view data) {
+  // Room for the records' headers and tags too, so that appending never regrows the string.
+  ciphertext_.reserve(ciphertext_.size() + data.size() + (data.size() / kChunk + 1) * 64);
   while (!data.empty()) {
     ERR_clear_error();
     const size_t chunk = std::min(data.size(), kChunk);
@@ -240,9 +229,6 @@ absl::Status TlsSession::Encrypt(std::string_view data) {
       return Fail(TlsFailureStatus(ssl_.get(), verification_));
     }
     data.remove_prefix(written);
-    // Take each record out at once: the memory BIO then never grows (growing it copies
-    // and wipes the old buffer), whatever the size of the write.
-    DrainNetworkOut();
   }
   return absl::OkStatus();
 }

@@ -69,7 +69,6 @@ class TlsSession {
   absl::Status ContinueHandshake();
   absl::Status OnHandshakeComplete();
   absl::Status ReadPlaintext(std::string* plaintext);
-  void DrainNetworkOut();
   absl::Status Encrypt(std::string_view data);
   void ReleaseLargeIdleBuffers();
 
@@ -79,9 +78,9 @@ class TlsSession {
   PeerVerification verification_;
   SslPtr ssl_;
   BIO* network_in_;   // owned by ssl_: ciphertext received, read by OpenSSL
-  BIO* network_out_;  // owned by ssl_: ciphertext OpenSSL produced, taken by TakeCiphertext
+  BIO* network_out_;  // owned by ssl_: appends the records OpenSSL produces to ciphertext_
   std::string pending_plaintext_;  // written before the handshake completed
-  std::string ciphertext_;         // records taken out of network_out_, not yet taken by the owner
+  std::string ciphertext_;         // records written by OpenSSL, not yet taken by the owner
   absl::Status failure_;           // first failure; every later call returns it
   bool handshake_complete_ = false;
   bool peer_closed_ = false;
