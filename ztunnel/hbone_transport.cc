@@ -60,19 +60,24 @@ void HboneTransport::OnTransportDrained() {
 }
 
 absl::Status HboneTransport::OnTransportBytes(std::string_view data) {
-  std::string plain;
-  absl::Status status = tls_->OnCiphertext(data, &plain);
-  if (status.ok() && !handshake_seen_ && tls_->handshake_complete()) {
-    handshake_seen_ = true;
-    OnHandshakeDone();
-  }
-  if (status.ok() && !plain.empty()) status = h2_->OnBytes(plain);
+  // Each decrypted record goes to HTTP/2 as it comes; the handshake completes before any.
+  absl::Status status = tls_->OnCiphertext(data, [this](std::string_view plain) {
+    NoteHandshake();
+    return h2_->OnBytes(plain);
+  });
+  if (status.ok()) NoteHandshake();
   if (!status.ok()) {
     Abort(status);
   } else {
     Flush();
   }
   return status;
+}
+
+void HboneTransport::NoteHandshake() {
+  if (handshake_seen_ || !tls_->handshake_complete()) return;
+  handshake_seen_ = true;
+  OnHandshakeDone();
 }
 
 void HboneTransport::Abort(const absl::Status& reason) {

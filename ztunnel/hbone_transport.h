@@ -63,6 +63,8 @@ class HboneTransport : public HboneSessionHost {
 
  private:
   void FreeReleased();
+  // Calls OnHandshakeDone once, as soon as the TLS handshake is complete.
+  void NoteHandshake();
 
   std::vector<int32_t> released_;
   bool transport_ready_ = false;

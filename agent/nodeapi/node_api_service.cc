@@ -113,13 +113,14 @@ void NodeApiService::RecordSent(uint64_t id, uint64_t version) {
 
 void NodeApiService::RecordAck(uint64_t id, const ConfigAck& ack) {
   const bool applied = ack.error().empty();
+  // Counted before the stream state shows the ack, so whoever sees the state sees the count.
+  metrics_->RecordAck(applied);
   {
     std::lock_guard<std::mutex> lock(streams_mu_);
     ConfigStreamState& state = streams_[id];
     state.last_acked_version = ack.version();
     state.last_ack_error = ack.error();
   }
-  metrics_->RecordAck(applied);
   if (applied) {
     uint64_t seen = last_applied_.load();
     while (ack.version() > seen && !last_applied_.compare_exchange_weak(seen, ack.version())) {

@@ -1,10 +1,8 @@
 #include "common/tls/tls_session.h"
 
-#include <openssl/buffer.h>
 #include <openssl/err.h>
 
 #include <algorithm>
-#include <climits>
 
 #include "absl/strings/str_cat.h"
 #include "common/tls/append_bio.h"
@@ -18,28 +16,13 @@ namespace {
 // lengths in OpenSSL).
 constexpr size_t kChunk = 16 * 1024;
 
-// A memory BIO keeps the largest buffer it ever needed. ztunnel holds thousands of idle pooled
-// connections, so one burst must not pin a megabyte per connection: a drained BIO that grew past
-// this is swapped for a fresh one.
+// A string keeps the largest buffer it ever needed. ztunnel holds thousands of idle pooled
+// connections, so one burst must not pin a megabyte per connection: a drained input or output
+// buffer that grew past this is handed back to the allocator.
 constexpr size_t kRetainedBioBytes = 64 * 1024;
 
 bool WouldBlock(int ssl_error) {
   return ssl_error == SSL_ERROR_WANT_READ || ssl_error == SSL_ERROR_WANT_WRITE;
-}
-
-BIO* NewNetworkBio() {
-  BIO* bio = BIO_new(BIO_s_mem());
-  // An empty input buffer means "wait for more bytes", not end of stream: the socket's EOF is
-  // ztunnel's business, reported separately.
-  if (bio != nullptr) BIO_set_mem_eof_return(bio, -1);
-  return bio;
-}
-
-bool DrainedButLarge(BIO* bio) {
-  if (BIO_ctrl_pending(bio) != 0) return false;
-  BUF_MEM* memory = nullptr;
-  BIO_get_mem_ptr(bio, &memory);
-  return memory != nullptr && memory->max > kRetainedBioBytes;
 }
 
 }  // namespace
@@ -50,13 +33,13 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
   ERR_clear_error();
   SslPtr ssl(SSL_new(context->ssl_ctx()));
   if (ssl == nullptr) return OpenSslInternal("allocating an SSL connection");
-  BIO* network_in = NewNetworkBio();
-  // Records are appended straight to ciphertext_; the constructor points the BIO at it.
+  // The constructor points the BIOs at input_ and ciphertext_.
+  BIO* network_in = NewLentInputBio(nullptr);
   BIO* network_out = NewAppendBio(nullptr);
   if (network_in == nullptr || network_out == nullptr) {
     BIO_free(network_in);
     BIO_free(network_out);
-    return OpenSslInternal("allocating memory BIOs");
+    return OpenSslInternal("allocating the network BIOs");
   }
   SSL_set_bio(ssl.get(), network_in, network_out);  // `ssl` owns both from here.
   if (context->role() == TlsContext::Role::kServer) {
@@ -74,6 +57,7 @@ TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, SslPtr ssl, BI
       ssl_(std::move(ssl)),
       network_in_(network_in),
       network_out_(network_out) {
+  BIO_set_data(network_in_, &input_);
   BIO_set_data(network_out_, &ciphertext_);
   verification_.trust_domain = context_->trust_domain();
   InstallPeerVerification(ssl_.get(), context_->role() == TlsContext::Role::kServer,
@@ -93,16 +77,19 @@ absl::Status TlsSession::StartHandshake() {
 }
 
 absl::Status TlsSession::OnCiphertext(std::string_view data, std::string* plaintext) {
+  return OnCiphertext(data, [plaintext](std::string_view bytes) {
+    plaintext->append(bytes);
+    return absl::OkStatus();
+  });
+}
+
+absl::Status TlsSession::OnCiphertext(
+    std::string_view data, absl::FunctionRef<absl::Status(std::string_view)> on_plaintext) {
   if (!failure_.ok()) return failure_;
-  while (!data.empty()) {
-    const size_t chunk = std::min(data.size(), size_t{INT_MAX / 2});
-    if (BIO_write(network_in_, data.data(), static_cast<int>(chunk)) != static_cast<int>(chunk)) {
-      return Fail(OpenSslInternal("buffering received ciphertext"));
-    }
-    data.remove_prefix(chunk);
-  }
+  input_.Lend(data);
   absl::Status status = handshake_complete_ ? absl::OkStatus() : ContinueHandshake();
-  if (status.ok() && handshake_complete_) status = ReadPlaintext(plaintext);
+  if (status.ok() && handshake_complete_) status = ReadPlaintext(on_plaintext);
+  input_.EndLoan();
   ReleaseLargeIdleBuffers();
   return status;
 }
@@ -131,13 +118,7 @@ size_t TlsSession::TakeCiphertext(std::string* out) {
 }
 
 void TlsSession::ReleaseLargeIdleBuffers() {
-  // SSL_set0_rbio frees the BIO it replaces. On allocation failure the old BIO simply stays.
-  if (DrainedButLarge(network_in_)) {
-    if (BIO* fresh = NewNetworkBio(); fresh != nullptr) {
-      SSL_set0_rbio(ssl_.get(), fresh);
-      network_in_ = fresh;
-    }
-  }
+  input_.ReleaseIfLarger(kRetainedBioBytes);
   if (ciphertext_.empty() && ciphertext_.capacity() > kRetainedBioBytes) {
     std::string().swap(ciphertext_);
   }
@@ -197,15 +178,18 @@ absl::Status TlsSession::OnHandshakeComplete() {
   return absl::OkStatus();
 }
 
-absl::Status TlsSession::ReadPlaintext(std::string* plaintext) {
+absl::Status TlsSession::ReadPlaintext(
+    absl::FunctionRef<absl::Status(std::string_view)> on_plaintext) {
+  char record[kChunk];  // one record at a time, handed on at once: never zero-filled or grown
   while (true) {
     ERR_clear_error();
-    const size_t old_size = plaintext->size();
-    plaintext->resize(old_size + kChunk);
     size_t read = 0;
-    const int result = SSL_read_ex(ssl_.get(), plaintext->data() + old_size, kChunk, &read);
-    plaintext->resize(old_size + (result == 1 ? read : 0));
-    if (result == 1) continue;
+    const int result = SSL_read_ex(ssl_.get(), record, sizeof(record), &read);
+    if (result == 1) {
+      if (absl::Status s = on_plaintext(std::string_view(record, read)); !s.ok()) return s;
+      if (!failure_.ok()) return failure_;  // the callback's writes broke the session
+      continue;
+    }
     const int error = SSL_get_error(ssl_.get(), result);
     if (WouldBlock(error)) return absl::OkStatus();
     if (error == SSL_ERROR_ZERO_RETURN) {

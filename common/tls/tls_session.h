@@ -7,9 +7,11 @@
 #include <string>
 #include <string_view>
 
+#include "absl/functional/function_ref.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "common/tls/lent_input_bio.h"
 #include "common/tls/openssl_handles.h"
 #include "common/tls/peer_verification.h"
 #include "common/tls/tls_context.h"
@@ -44,6 +46,11 @@ class TlsSession {
   // Appends decrypted application bytes to *plaintext (may be none; must not be null). Drives
   // the handshake.
   absl::Status OnCiphertext(std::string_view data, std::string* plaintext);
+  // Same, handing each decrypted record to `on_plaintext` as it comes (no buffer grows). An
+  // error from `on_plaintext` stops the decryption and is returned as is; the session itself
+  // stays usable. The callback may write (WritePlaintext) but not feed more ciphertext.
+  absl::Status OnCiphertext(std::string_view data,
+                            absl::FunctionRef<absl::Status(std::string_view)> on_plaintext);
   // Encrypts application bytes; before the handshake completes they are buffered and sent after.
   absl::Status WritePlaintext(std::string_view data);
   // Appends ciphertext to send to *out; returns the number of bytes appended.
@@ -68,19 +75,20 @@ class TlsSession {
   absl::Status Fail(absl::Status status);
   absl::Status ContinueHandshake();
   absl::Status OnHandshakeComplete();
-  absl::Status ReadPlaintext(std::string* plaintext);
+  absl::Status ReadPlaintext(absl::FunctionRef<absl::Status(std::string_view)> on_plaintext);
   absl::Status Encrypt(std::string_view data);
   void ReleaseLargeIdleBuffers();
 
-  // Destroyed in reverse order: the SSL first, then the state its verify callback points to,
-  // then the context whose SSL_CTX the SSL was made from.
+  // Destroyed in reverse order: the SSL first, then the buffers its BIOs and the state its
+  // verify callback point to, then the context whose SSL_CTX the SSL was made from.
   std::shared_ptr<const TlsContext> context_;
   PeerVerification verification_;
+  LentInput input_;         // ciphertext received, read by OpenSSL through network_in_
+  std::string ciphertext_;  // records written by OpenSSL, not yet taken by the owner
   SslPtr ssl_;
-  BIO* network_in_;   // owned by ssl_: ciphertext received, read by OpenSSL
+  BIO* network_in_;   // owned by ssl_: reads input_
   BIO* network_out_;  // owned by ssl_: appends the records OpenSSL produces to ciphertext_
   std::string pending_plaintext_;  // written before the handshake completed
-  std::string ciphertext_;         // records written by OpenSSL, not yet taken by the owner
   absl::Status failure_;           // first failure; every later call returns it
   bool handshake_complete_ = false;
   bool peer_closed_ = false;
