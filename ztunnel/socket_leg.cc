@@ -45,7 +45,7 @@ void SocketLeg::OnClosed(event::EventLoop&, event::ConnectionId, const absl::Sta
 
 bool SocketLeg::Deliver(std::string_view data) {
   if (closed_ || loop_ == nullptr) return true;
-  if (!loop_->Send(id_, std::string(data)).ok()) return true;
+  if (!loop_->SendCopy(id_, data).ok()) return true;
   return loop_->PendingSendBytes(id_) < kSendHighWater;
 }
 

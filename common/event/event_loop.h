@@ -93,6 +93,9 @@ class EventLoop {
 
   // Queues bytes behind everything queued before; the loop owns them until fully sent.
   absl::Status Send(ConnectionId id, std::string data);
+  // Same, for bytes the caller keeps: they are copied, into the last queued buffer when the
+  // kernel has not been handed that one yet (a relay's many small reads make few buffers).
+  absl::Status SendCopy(ConnectionId id, std::string_view data);
   // Shuts down the write side once the send queue is empty; reads continue.
   absl::Status ShutdownWrite(ConnectionId id);
   // Orderly close: flushes the send queue, then closes. OnClosed(OK) follows.

@@ -285,6 +285,23 @@ absl::Status EventLoop::Send(ConnectionId id, std::string data) {
   return absl::OkStatus();
 }
 
+absl::Status EventLoop::SendCopy(ConnectionId id, std::string_view data) {
+  // Joining stops at this size, so one buffer never becomes a large copy of its own.
+  constexpr size_t kJoinBelow = 64 * 1024;
+  ConnectionSlot* slot = Lookup(id);
+  if (slot != nullptr && slot->state != State::kClosing && !slot->close_after_flush &&
+      !slot->shutdown_after_flush && !slot->write_shut && !data.empty() &&
+      !slot->send_queue.empty() &&
+      (!slot->send_inflight || slot->send_queue.size() > slot->send_inflight_buffers) &&
+      slot->send_queue.back().size() + data.size() <= kJoinBelow) {
+    slot->send_queue.back().append(data);
+    slot->pending_send_bytes += data.size();
+    if (slot->state == State::kOpen) ScheduleSend(id.slot);
+    return absl::OkStatus();
+  }
+  return Send(id, std::string(data));
+}
+
 void EventLoop::ScheduleSend(uint32_t index) {
   ConnectionSlot& slot = *connections_[index];
   if (slot.send_inflight || slot.send_scheduled) return;  // OnSend continues the queue
@@ -311,6 +328,7 @@ void EventLoop::SubmitSend(uint32_t index) {
   io_uring_prep_sendmsg(sqe, slot.fd, &slot.msg, MSG_NOSIGNAL);
   io_uring_sqe_set_data64(sqe, UserData{OpKind::kSend, slot.generation, index}.Encode());
   slot.send_inflight = true;
+  slot.send_inflight_buffers = n;
   ++slot.inflight;
   ++inflight_total_;
 }

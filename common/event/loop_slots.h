@@ -55,6 +55,7 @@ struct ConnectionSlot {
   size_t send_offset = 0;
   size_t pending_send_bytes = 0;
   bool send_inflight = false;
+  size_t send_inflight_buffers = 0;  // queue entries the in-flight sendmsg points into
   bool send_scheduled = false;  // a sendmsg goes out at the end of the completion batch
   bool shutdown_after_flush = false;
   bool close_after_flush = false;
