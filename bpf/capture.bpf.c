@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /* Outbound capture: connect() of enrolled pods to ztunnel's outbound listener, with
- * the original destination kept for SO_ORIGINAL_DST. Logic lives in lib/capture_*.h;
+ * the original destination kept for SO_ORIGINAL_DST (IPv4: in a capture slot named by
+ * the rewritten 127.1.x.y address; IPv6: on the socket). Logic lives in lib/capture_*.h;
  * maps and owners in lib/capture_maps.h; layouts in capture.h. */
 #include "vmlinux.h"
 
@@ -19,15 +20,16 @@ SEC("cgroup/connect4")
 int capture_connect4(struct bpf_sock_addr *ctx)
 {
 	struct capture_orig_dst dst = { .family = 4 };
+	__u32 slot_addr = 0;
 	__u16 port = 0;
 
 	capture_addr_from_v4(dst.addr, ctx->user_ip4);
 	dst.port = (__u16)ctx->user_port;
-	switch (capture_decide(ctx, &dst, &port)) {
+	switch (capture_decide(ctx, &dst, &port, &slot_addr)) {
 	case CAPTURE_DENY:
 		return 0;
 	case CAPTURE_CAPTURE:
-		ctx->user_ip4 = bpf_htonl(0x7f000001);
+		ctx->user_ip4 = bpf_htonl(slot_addr);
 		ctx->user_port = bpf_htons(port);
 		return 1;
 	default:
@@ -40,6 +42,7 @@ SEC("cgroup/connect6")
 int capture_connect6(struct bpf_sock_addr *ctx)
 {
 	struct capture_orig_dst dst = { .family = 6 };
+	__u32 slot_addr = 0;
 	__u16 port = 0;
 
 	dst.addr[0] = ctx->user_ip6[0];
@@ -49,15 +52,16 @@ int capture_connect6(struct bpf_sock_addr *ctx)
 	dst.port = (__u16)ctx->user_port;
 	if (capture_addr_is_v4_mapped(dst.addr))
 		dst.family = 4;
-	switch (capture_decide(ctx, &dst, &port)) {
+	switch (capture_decide(ctx, &dst, &port, &slot_addr)) {
 	case CAPTURE_DENY:
 		return 0;
 	case CAPTURE_CAPTURE:
-		/* A v4-mapped destination travels as IPv4: keep it mapped. */
+		/* A v4-mapped destination travels as IPv4, to its slot's address: keep it
+		 * mapped. */
 		ctx->user_ip6[0] = 0;
 		ctx->user_ip6[1] = 0;
 		ctx->user_ip6[2] = dst.family == 4 ? bpf_htonl(0x0000ffff) : 0;
-		ctx->user_ip6[3] = dst.family == 4 ? bpf_htonl(0x7f000001) : bpf_htonl(1);
+		ctx->user_ip6[3] = dst.family == 4 ? bpf_htonl(slot_addr) : bpf_htonl(1);
 		ctx->user_port = bpf_htons(port);
 		return 1;
 	default:

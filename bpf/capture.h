@@ -23,7 +23,7 @@
 #define CAP_U64 __u64
 #endif
 
-#define CAPTURE_LAYOUT_VERSION 2 /* 2: policy maps and policy_deny_counts */
+#define CAPTURE_LAYOUT_VERSION 3 /* 2: policy maps; 3: capture_slots, settings flags */
 #define CAPTURE_DEFAULT_OUTBOUND_PORT 15001
 /* Size of workload_stats: workload ids are dense indexes handed out by the agent. */
 #define CAPTURE_MAX_WORKLOADS 4096
@@ -32,6 +32,14 @@
 #define CAPTURE_MAX_EXCLUDED_CIDRS 1024
 /* Safety net only: entries are deleted when the client socket closes. */
 #define CAPTURE_MAX_ORIG_DST 65536
+/* A captured IPv4 connect() is sent to 127.1.0.0 + slot (the outbound port), and slot
+ * `slot` of capture_slots keeps its original destination: ztunnel's accepted socket
+ * names the slot by its own local address, so connect4 writes no per-socket state.
+ * Slots are handed out round robin; a slot is checked (netns, client port) before it
+ * is believed, so one that came round again is never answered for the wrong socket. */
+#define CAPTURE_SLOT_COUNT 65536
+#define CAPTURE_SLOT_NET 0x7f010000U /* 127.1.0.0/16, host order */
+#define CAPTURE_SLOT_NET_MASK 0xffff0000U
 #define CAPTURE_HIST_BUCKETS 32
 #define CAPTURE_MAX_POLICY_DENY_COUNTERS 16384
 /* netfilter's SO_ORIGINAL_DST and IP6T_SO_ORIGINAL_DST share the value 80. */
@@ -50,11 +58,17 @@ struct capture_workload {
 	CAP_U32 reserved0;
 };
 
+/* capture_settings.flags: the exclusion maps that hold entries (the others are not
+ * looked up at all: an empty LPM trie still costs a walk on every connect). */
+#define CAPTURE_SETTINGS_EXCLUDED_PORTS (1U << 0)
+#define CAPTURE_SETTINGS_EXCLUDED_CIDRS4 (1U << 1)
+#define CAPTURE_SETTINGS_EXCLUDED_CIDRS6 (1U << 2)
+
 /* The single element of `capture_settings`. */
 struct capture_settings {
 	CAP_U32 layout_version; /* CAPTURE_LAYOUT_VERSION of whoever created the maps */
 	CAP_U16 outbound_port;  /* host order; ztunnel's outbound listener */
-	CAP_U16 reserved0;
+	CAP_U16 flags;          /* CAPTURE_SETTINGS_* */
 	CAP_U32 ztunnel_mark; /* SO_MARK of ztunnel's own sockets; 0 = none */
 	CAP_U32 reserved1;
 };
@@ -101,6 +115,17 @@ struct capture_orig_dst {
 	CAP_U32 workload_id;
 };
 
+/* Value of `capture_slots` (array of CAPTURE_SLOT_COUNT): one captured IPv4 connect. */
+struct capture_slot {
+	struct capture_orig_dst dst;
+	CAP_U64 connect_ns;   /* bpf_ktime_get_ns() at connect() */
+	CAP_U64 netns_cookie; /* the client's netns; the accepted socket's must match */
+	/* The client's port (network order, low 16 bits), claimed once by the first socket
+	 * of that netns to complete a handshake to the slot's address: the captured one,
+	 * which connects before anybody can know the address. 0 until then. */
+	CAP_U64 client_port; /* 64 bits: what a BPF compare-and-swap takes everywhere */
+};
+
 /* capture_sock_state.flags */
 #define CAPTURE_SOCK_CAPTURED (1U << 0)
 #define CAPTURE_SOCK_KEY_SET (1U << 1)
@@ -141,5 +166,6 @@ static_assert(sizeof(capture_cidr6_key) == 20, "capture_cidr6_key layout");
 static_assert(sizeof(capture_conn_key) == 32, "capture_conn_key layout");
 static_assert(sizeof(capture_orig_dst) == 24, "capture_orig_dst layout");
 static_assert(sizeof(capture_sock_state) == 80, "capture_sock_state layout");
+static_assert(sizeof(capture_slot) == 48, "capture_slot layout");
 static_assert(sizeof(capture_stats) == 32 + 2 * 8 * CAPTURE_HIST_BUCKETS, "capture_stats layout");
 #endif

@@ -102,7 +102,9 @@ NetnsChannelClient::Outcome PodRegistry::Add(const PodNetnsMessage& message,
     uint16_t port;
     bool required;
   };
-  std::vector<Spec> specs = {{ListenerKind::kOutbound, "127.0.0.1", ports_.outbound, true},
+  // Outbound on 0.0.0.0: capture rewrites each IPv4 connect to its capture slot's own
+  // 127.1.x.y address (bpf/capture.h); anything not on loopback is refused at accept.
+  std::vector<Spec> specs = {{ListenerKind::kOutbound, "0.0.0.0", ports_.outbound, true},
                              {ListenerKind::kOutbound, "::1", ports_.outbound, false},
                              {ListenerKind::kInboundPlaintext, "127.0.0.1",
                               ports_.inbound_plaintext, true}};

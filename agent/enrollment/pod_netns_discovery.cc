@@ -69,7 +69,9 @@ absl::StatusOr<PodNetns> InspectCurrentNetns() {
 
 std::vector<uint16_t> LoopbackListeners(const std::string& pid) {
   // Lines: "sl local_address rem_address st ..." with hex "ADDR:PORT"; st 0A = LISTEN.
-  // 127.0.0.1 prints as 0100007F (host byte order), ::1 as 32 hex digits ending in 01000000.
+  // 127.0.0.1 prints as 0100007F (host byte order), ::1 as 32 hex digits ending in 01000000;
+  // the wildcards (0.0.0.0, ::) serve loopback too, and only they serve the 127.1.x.y
+  // addresses capture sends IPv4 connects to (ztunnel's outbound listener is 0.0.0.0).
   std::vector<uint16_t> ports;
   for (const char* file : {"tcp", "tcp6"}) {
     std::ifstream in("/proc/" + pid + "/net/" + file);
@@ -82,7 +84,8 @@ std::vector<uint16_t> LoopbackListeners(const std::string& pid) {
       size_t colon = local.find(':');
       if (colon == std::string::npos) continue;
       std::string addr = local.substr(0, colon);
-      bool loopback = addr == "0100007F" || addr == "00000000000000000000000001000000";
+      bool loopback = addr == "0100007F" || addr == "00000000000000000000000001000000" ||
+                      addr == "00000000" || addr == std::string(32, '0');
       if (!loopback) continue;
       ports.push_back(static_cast<uint16_t>(std::stoul(local.substr(colon + 1), nullptr, 16)));
     }

@@ -23,10 +23,10 @@ struct PodNetns {
   std::string cgroup;                  // cgroup directory a member process was found in
   std::shared_ptr<int> fd;             // open netns fd (closed when the last holder lets go)
   std::string pid;  // a process in this netns as of the scan
-  // TCP ports with a listener on 127.0.0.1 or ::1 in this netns (ztunnel's outbound
-  // listener among them once it serves the pod). Not filled by Scan: reading them
-  // costs a walk of the netns's socket table, so it is done only for the pods that
-  // wait for their listener (LoopbackListeners(pid)).
+  // TCP ports with a listener serving loopback (127.0.0.1, ::1 or a wildcard) in this
+  // netns (ztunnel's outbound listener among them once it serves the pod). Not filled
+  // by Scan: reading them costs a walk of the netns's socket table, so it is done only
+  // for the pods that wait for their listener (LoopbackListeners(pid)).
   std::vector<uint16_t> loopback_listeners;
 };
 

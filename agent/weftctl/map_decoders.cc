@@ -61,6 +61,7 @@ void CaptureSettings(const std::string&, const std::string* v, DecodedEntry& out
   out.push_back(Num("layout_version", s.layout_version));
   out.push_back(Num("outbound_port", s.outbound_port));
   out.push_back(Num("ztunnel_mark", s.ztunnel_mark));
+  out.push_back(Num("flags", s.flags));
 }
 
 void ExcludedPorts(const std::string& k, const std::string*, DecodedEntry& out) {
@@ -85,6 +86,23 @@ void OrigDst(const std::string& k, const std::string* v, DecodedEntry& out) {
   auto dst = As<capture_orig_dst>(*v);
   out.push_back(Text("original_dst", bpf::capture::FormatEndpoint(dst.addr, dst.port)));
   out.push_back(Num("workload_id", dst.workload_id));
+}
+
+void CaptureSlots(const std::string& k, const std::string* v, DecodedEntry& out) {
+  const uint32_t index = As<uint32_t>(k);
+  const uint32_t address = htonl(CAPTURE_SLOT_NET | index);
+  out.push_back(Num("slot", index));
+  out.push_back(Text("address", Ip4(address)));
+  if (v == nullptr) return;
+  auto slot = As<capture_slot>(*v);
+  out.push_back(Num("netns_cookie", slot.netns_cookie));
+  out.push_back(Num("client_port", ntohs(static_cast<uint16_t>(slot.client_port))));
+  out.push_back(Text("original_dst", bpf::capture::FormatEndpoint(slot.dst.addr, slot.dst.port)));
+  out.push_back(Num("workload_id", slot.dst.workload_id));
+}
+
+void CaptureSlotSeq(const std::string&, const std::string* v, DecodedEntry& out) {
+  if (v != nullptr) out.push_back(Num("slots_taken", As<uint64_t>(*v)));
 }
 
 void WorkloadStats(const std::string& k, const std::string* v, DecodedEntry& out) {
@@ -228,6 +246,8 @@ const std::map<std::string, Decoder>& Decoders() {
       {"excluded_cidrs4", {sizeof(capture_cidr4_key), 4, ExcludedCidrs4}},
       {"excluded_cidrs6", {sizeof(capture_cidr6_key), 4, ExcludedCidrs6}},
       {"orig_dst", {sizeof(capture_conn_key), sizeof(capture_orig_dst), OrigDst}},
+      {"capture_slots", {4, sizeof(capture_slot), CaptureSlots}},
+      {"capture_slot_seq", {4, 8, CaptureSlotSeq}},
       {"workload_stats", {4, sizeof(capture_stats), WorkloadStats}},
       {"policy_deny_counts", {sizeof(capture_policy_deny_key), 8, PolicyDenyCounts}},
       {"policy_dst_v4",

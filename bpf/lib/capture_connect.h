@@ -1,6 +1,7 @@
 /* The connect() decision shared by cgroup/connect4 and cgroup/connect6: is this an
  * enrolled netns, is the destination excluded, does policy refuse it, and if it is
- * captured, remember the original destination on the socket. */
+ * captured, remember the original destination: an IPv4 one in the next capture slot
+ * (the rewritten address names the slot), an IPv6 one on the socket. */
 #pragma once
 
 #include "capture.h"
@@ -41,7 +42,8 @@ static __always_inline enum capture_exclusion capture_is_excluded(const struct c
 			return CAPTURE_EXCLUDED_LOCAL;
 		if ((w->flags & CAPTURE_WORKLOAD_HAS_IPV4) && w->pod_ipv4 == dst->addr[3])
 			return CAPTURE_EXCLUDED;
-		if (bpf_map_lookup_elem(&excluded_cidrs4, &ck))
+		if ((settings->flags & CAPTURE_SETTINGS_EXCLUDED_CIDRS4) &&
+		    bpf_map_lookup_elem(&excluded_cidrs4, &ck))
 			return CAPTURE_EXCLUDED;
 	} else {
 		struct capture_cidr6_key ck = { .prefixlen = 128 };
@@ -51,19 +53,46 @@ static __always_inline enum capture_exclusion capture_is_excluded(const struct c
 		if ((w->flags & CAPTURE_WORKLOAD_HAS_IPV6) && capture_v6_equal(dst->addr, w->pod_ipv6))
 			return CAPTURE_EXCLUDED;
 		__builtin_memcpy(ck.addr, dst->addr, sizeof(ck.addr));
-		if (bpf_map_lookup_elem(&excluded_cidrs6, &ck))
+		if ((settings->flags & CAPTURE_SETTINGS_EXCLUDED_CIDRS6) &&
+		    bpf_map_lookup_elem(&excluded_cidrs6, &ck))
 			return CAPTURE_EXCLUDED;
 	}
-	return bpf_map_lookup_elem(&excluded_ports, &pk) ? CAPTURE_EXCLUDED : CAPTURE_NOT_EXCLUDED;
+	if ((settings->flags & CAPTURE_SETTINGS_EXCLUDED_PORTS) &&
+	    bpf_map_lookup_elem(&excluded_ports, &pk))
+		return CAPTURE_EXCLUDED;
+	return CAPTURE_NOT_EXCLUDED;
+}
+
+/* Takes the next capture slot for a captured IPv4 connect and fills it in. Returns the
+ * loopback address (host order) that names the slot, 0 if the maps are unusable. */
+static __always_inline __u32 capture_take_slot(const struct capture_orig_dst *dst, __u64 cookie)
+{
+	struct capture_slot *slot;
+	__u32 zero = 0, index;
+	__u64 *seq;
+
+	seq = bpf_map_lookup_elem(&capture_slot_seq, &zero);
+	if (!seq)
+		return 0;
+	index = (__u32)__sync_fetch_and_add(seq, 1) & (CAPTURE_SLOT_COUNT - 1);
+	slot = bpf_map_lookup_elem(&capture_slots, &index);
+	if (!slot)
+		return 0;
+	slot->dst = *dst;
+	slot->connect_ns = bpf_ktime_get_ns();
+	slot->netns_cookie = cookie;
+	slot->client_port = 0;
+	return CAPTURE_SLOT_NET | index;
 }
 
 /* Decides for one connect(); on CAPTURE_CAPTURE the caller rewrites the address to
- * *port_out on loopback. Sockets of enrolled netns (but loopback ones) get a
- * sock_state so that sockops can time the handshake and, for captured ones, publish
- * the original destination. */
+ * *port_out on loopback: *slot_addr_out (host order) for IPv4, ::1 for IPv6. Captured
+ * IPv4 connects leave their original destination in a capture slot; the other
+ * sockets of enrolled netns (but loopback ones) get a sock_state so that sockops can
+ * time the handshake and, for captured IPv6 ones, publish the original destination. */
 static __always_inline enum capture_decision capture_decide(struct bpf_sock_addr *ctx,
 							    struct capture_orig_dst *dst,
-							    __u16 *port_out)
+							    __u16 *port_out, __u32 *slot_addr_out)
 {
 	const struct capture_settings *settings;
 	const struct capture_workload *w;
@@ -93,6 +122,16 @@ static __always_inline enum capture_decision capture_decide(struct bpf_sock_addr
 		return CAPTURE_DENY;
 	}
 
+	if (!excluded && dst->family == 4) {
+		*slot_addr_out = capture_take_slot(dst, cookie);
+		if (!*slot_addr_out) {
+			capture_count(w->workload_id, CAPTURE_COUNT_ERRORS);
+			return CAPTURE_PASS;
+		}
+		capture_count(w->workload_id, CAPTURE_COUNT_CAPTURED);
+		*port_out = settings->outbound_port;
+		return CAPTURE_CAPTURE;
+	}
 	st = bpf_sk_storage_get(&sock_state, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
 	if (st) {
 		st->connect_ns = bpf_ktime_get_ns();

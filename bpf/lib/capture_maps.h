@@ -66,6 +66,24 @@ struct {
 	__type(value, struct capture_orig_dst);
 } orig_dst SEC(".maps");
 
+/* Owner: written by connect4/connect6 (a captured IPv4 connect takes the next slot) and
+ * sockops (the client port, at ACTIVE_ESTABLISHED), read by getsockopt and sockops.
+ * Fixed size: nothing to clean up, a slot is simply reused when its turn comes. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CAPTURE_SLOT_COUNT);
+	__type(key, __u32);
+	__type(value, struct capture_slot);
+} capture_slots SEC(".maps");
+
+/* Owner: connect4/connect6 (atomic increment). Key 0: the number of slots handed out. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} capture_slot_seq SEC(".maps");
+
 /* Owner: written by connect4/connect6 (decisions) and sockops (histograms), read by
  * the agent (ReadWorkloadStats). Indexed by capture_workload.workload_id. */
 struct {

@@ -1,7 +1,8 @@
 /* getsockopt side of capture: answer SO_ORIGINAL_DST (SOL_IP, struct sockaddr_in)
  * and IP6T_SO_ORIGINAL_DST (SOL_IPV6, struct sockaddr_in6) on a socket accepted by
- * the outbound listener: from the copy sockops left on that socket, else from
- * orig_dst keyed by the socket's peer (a listener outside sockops' cgroups). */
+ * the outbound listener: from the capture slot its local address names (IPv4), else
+ * from the copy sockops left on that socket, else from orig_dst keyed by the socket's
+ * peer (a listener outside sockops' cgroups). */
 #pragma once
 
 #include "capture.h"
@@ -17,6 +18,18 @@ capture_lookup_orig_dst(struct bpf_sockopt *ctx)
 
 	if (!sk)
 		return 0;
+	if (sk->family == CAPTURE_AF_INET &&
+	    (bpf_ntohl(sk->src_ip4) & CAPTURE_SLOT_NET_MASK) == CAPTURE_SLOT_NET) {
+		__u32 index = bpf_ntohl(sk->src_ip4) & ~CAPTURE_SLOT_NET_MASK;
+		const struct capture_slot *slot = bpf_map_lookup_elem(&capture_slots, &index);
+
+		/* Believed only for the connection that took it: same netns, and the
+		 * client port its handshake recorded. Otherwise no answer (fail closed). */
+		if (!slot || slot->client_port == 0 || slot->client_port != (__u64)sk->dst_port ||
+		    slot->netns_cookie != bpf_get_netns_cookie(ctx))
+			return 0;
+		return &slot->dst;
+	}
 	st = bpf_sk_storage_get(&sock_state, sk, 0, 0);
 	if (st && (st->flags & CAPTURE_SOCK_ACCEPTED))
 		return &st->dst;

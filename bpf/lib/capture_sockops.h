@@ -1,7 +1,9 @@
 /* sockops side of capture: when a client socket of an enrolled netns establishes,
- * publish its original destination in orig_dst under the client's address, and
- * delete it again when that socket reaches TCP_CLOSE; when the outbound listener's
- * end establishes, keep a copy on that socket for getsockopt. */
+ * record its connect latency; for a captured IPv4 one, put its port into its capture
+ * slot (getsockopt checks it); for a captured IPv6 one, publish its original
+ * destination in orig_dst under the client's address, and delete it again when that
+ * socket reaches TCP_CLOSE; when the outbound listener's end of an IPv6 capture
+ * establishes, keep a copy on that socket for getsockopt. */
 #pragma once
 
 #include "capture.h"
@@ -18,13 +20,62 @@ static __always_inline struct capture_sock_state *capture_sock_state_of(struct b
 	return bpf_sk_storage_get(&sock_state, sk, 0, 0);
 }
 
+/* The capture slot a client socket connected to (remote 127.1.x.y on the outbound
+ * port, same netns as the connect that took it), or 0. */
+static __always_inline struct capture_slot *capture_slot_of_client(struct bpf_sock_ops *skops)
+{
+	const struct capture_settings *settings;
+	struct capture_slot *slot;
+	__u32 zero = 0, index;
+
+	/* Volatile reads: clang would otherwise pick the context field through a computed
+	 * offset, which the verifier refuses. */
+	__u32 family = *(volatile __u32 *)&skops->family;
+	__u32 remote4 = *(volatile __u32 *)&skops->remote_ip4;
+	__u32 r0 = *(volatile __u32 *)&skops->remote_ip6[0];
+	__u32 r1 = *(volatile __u32 *)&skops->remote_ip6[1];
+	__u32 r2 = *(volatile __u32 *)&skops->remote_ip6[2];
+	__u32 r3 = *(volatile __u32 *)&skops->remote_ip6[3];
+	__u32 remote;
+
+	if (family == CAPTURE_AF_INET)
+		remote = bpf_ntohl(remote4);
+	else if (family == CAPTURE_AF_INET6 && r0 == 0 && r1 == 0 && r2 == bpf_htonl(0x0000ffff))
+		remote = bpf_ntohl(r3); /* a dual-stack socket talking IPv4 */
+	else
+		return 0;
+	if ((remote & CAPTURE_SLOT_NET_MASK) != CAPTURE_SLOT_NET)
+		return 0;
+	settings = bpf_map_lookup_elem(&capture_settings, &zero);
+	/* remote_port holds the network-order port in its upper 16 bits. */
+	if (!settings || (__u16)(skops->remote_port >> 16) != bpf_htons(settings->outbound_port))
+		return 0;
+	index = remote & ~CAPTURE_SLOT_NET_MASK;
+	slot = bpf_map_lookup_elem(&capture_slots, &index);
+	if (!slot || slot->netns_cookie != bpf_get_netns_cookie(skops))
+		return 0;
+	return slot;
+}
+
 static __always_inline void capture_on_active_established(struct bpf_sock_ops *skops)
 {
 	struct capture_sock_state *st = capture_sock_state_of(skops);
 	int flags = BPF_SOCK_OPS_RTT_CB_FLAG;
 
-	if (!st)
+	if (!st) {
+		struct capture_slot *slot = capture_slot_of_client(skops);
+
+		if (!slot)
+			return;
+		capture_record_connect_latency(slot->dst.workload_id,
+					       bpf_ktime_get_ns() - slot->connect_ns);
+		/* First claim wins: a socket dialling the address by hand later (loopback,
+		 * so not captured) must not take over the slot's answer. */
+		__sync_val_compare_and_swap(&slot->client_port, 0,
+					    (__u64)bpf_htons((__u16)skops->local_port));
+		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | flags);
 		return;
+	}
 	capture_record_connect_latency(st->workload_id, bpf_ktime_get_ns() - st->connect_ns);
 	if (st->flags & CAPTURE_SOCK_CAPTURED) {
 		struct capture_conn_key *key = &st->key;
@@ -63,10 +114,19 @@ static __always_inline void capture_on_state_change(struct bpf_sock_ops *skops)
 static __always_inline void capture_on_rtt(struct bpf_sock_ops *skops)
 {
 	struct capture_sock_state *st = capture_sock_state_of(skops);
+	const struct capture_workload *w;
+	__u64 cookie;
 
 	/* srtt_us is kept <<3 by TCP. */
-	if (st)
+	if (st) {
 		capture_record_srtt(st->workload_id, skops->srtt_us >> 3);
+		return;
+	}
+	/* A captured IPv4 socket has no storage: its netns names the workload. */
+	cookie = bpf_get_netns_cookie(skops);
+	w = bpf_map_lookup_elem(&enrolled_netns, &cookie);
+	if (w)
+		capture_record_srtt(w->workload_id, skops->srtt_us >> 3);
 }
 
 /* The accepted end of a captured connection (local port = the outbound port). Its
@@ -87,6 +147,10 @@ static __always_inline void capture_on_passive_established(struct bpf_sock_ops *
 		return;
 	settings = bpf_map_lookup_elem(&capture_settings, &zero);
 	if (!settings || skops->local_port != settings->outbound_port)
+		return;
+	/* A slot address: getsockopt answers from the slot itself. */
+	if (skops->family == CAPTURE_AF_INET &&
+	    (bpf_ntohl(skops->local_ip4) & CAPTURE_SLOT_NET_MASK) == CAPTURE_SLOT_NET)
 		return;
 	key.netns_cookie = bpf_get_netns_cookie(skops);
 	if (skops->family == CAPTURE_AF_INET) {

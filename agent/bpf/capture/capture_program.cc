@@ -104,6 +104,20 @@ absl::Status CaptureProgram::WriteSettings() {
   settings.layout_version = CAPTURE_LAYOUT_VERSION;
   settings.outbound_port = options_.outbound_port;
   settings.ztunnel_mark = options_.ztunnel_mark;
+  // connect4/6 skip the exclusion maps that are empty. Read from the maps themselves, so
+  // that a restart over reused pinned maps keeps applying the exclusions they hold.
+  const auto holds_entries = [](const bpf_map* map, auto key) {
+    return bpf_map__get_next_key(map, nullptr, &key, sizeof(key)) == 0;
+  };
+  if (holds_entries(skel_->maps.excluded_ports, capture_port_key{})) {
+    settings.flags |= CAPTURE_SETTINGS_EXCLUDED_PORTS;
+  }
+  if (holds_entries(skel_->maps.excluded_cidrs4, capture_cidr4_key{})) {
+    settings.flags |= CAPTURE_SETTINGS_EXCLUDED_CIDRS4;
+  }
+  if (holds_entries(skel_->maps.excluded_cidrs6, capture_cidr6_key{})) {
+    settings.flags |= CAPTURE_SETTINGS_EXCLUDED_CIDRS6;
+  }
   uint32_t key = 0;
   if (bpf_map__update_elem(skel_->maps.capture_settings, &key, sizeof(key), &settings,
                            sizeof(settings), BPF_ANY) != 0) {
@@ -242,7 +256,12 @@ absl::Status CaptureProgram::SetExclusions(const std::vector<uint16_t>& ports,
       !s.ok()) {
     return s;
   }
-  return DeleteKeysNotIn<capture_cidr6_key>(skel_->maps.excluded_cidrs6, keep6);
+  if (absl::Status s = DeleteKeysNotIn<capture_cidr6_key>(skel_->maps.excluded_cidrs6, keep6);
+      !s.ok()) {
+    return s;
+  }
+  // Last, once the maps hold the new sets: which of them connect4/6 must look at.
+  return WriteSettings();
 }
 
 absl::StatusOr<WorkloadStats> CaptureProgram::ReadWorkloadStats(uint32_t workload_id) const {

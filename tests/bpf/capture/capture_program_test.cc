@@ -142,8 +142,33 @@ TEST_F(CaptureProgramTest, CapturesIpv6WithExactOriginalDestination) {
 }
 
 TEST_F(CaptureProgramTest, CapturesV4MappedDestinationOfDualStackSocket) {
-  // Rewritten to ::ffff:127.0.0.1, accepted by the IPv4 listener, answered via SOL_IP.
+  // Rewritten to ::ffff:127.1.x.y, accepted by the IPv4 listener, answered via SOL_IP.
   EXPECT_EQ(Connect("::ffff:10.99.0.7", 8080), "Z 10.99.0.7:8080");
+}
+
+// The address a captured IPv4 connect was sent to names its capture slot; the slot is
+// believed only for that connection: another socket reaching the same address (here an
+// application dialling it by hand, which capture leaves alone as loopback) gets nothing.
+TEST_F(CaptureProgramTest, CaptureSlotAnswersOnlyTheConnectionThatTookIt) {
+  EXPECT_EQ(Connect("10.99.0.7", 8080), "Z 10.99.0.7:8080");
+  int fd = bpf_obj_get((pin_dir_ + "/maps/capture_slot_seq").c_str());
+  ASSERT_GE(fd, 0) << strerror(errno);
+  uint32_t key = 0;
+  uint64_t taken = 0;
+  ASSERT_EQ(bpf_map_lookup_elem(fd, &key, &taken), 0) << strerror(errno);
+  close(fd);
+  ASSERT_GE(taken, 1u);
+  const uint32_t slot = static_cast<uint32_t>(taken - 1) % CAPTURE_SLOT_COUNT;
+  in_addr address{htonl(CAPTURE_SLOT_NET | slot)};
+  char text[INET_ADDRSTRLEN];
+  inet_ntop(AF_INET, &address, text, sizeof(text));
+  EXPECT_EQ(Connect(text, kOutboundPort), "Z none") << text;
+  // An address no connect has taken yet: nothing either.
+  in_addr unused{htonl(CAPTURE_SLOT_NET | ((slot + 100) % CAPTURE_SLOT_COUNT))};
+  inet_ntop(AF_INET, &unused, text, sizeof(text));
+  EXPECT_EQ(Connect(text, kOutboundPort), "Z none") << text;
+  // And the next captured connect still gets its own answer.
+  EXPECT_EQ(Connect("10.99.0.8", 8443), "Z 10.99.0.8:8443");
 }
 
 TEST_F(CaptureProgramTest, ExcludedDestinationsPassUntouched) {

@@ -89,7 +89,7 @@ std::string Greeting(int conn, bool outbound) {
     bool outbound;
   };
   std::vector<Listener> listeners = {
-      {Listen(AF_INET, "127.0.0.1", kOutboundPort), true},
+      {Listen(AF_INET, "0.0.0.0", kOutboundPort), true},  // capture slots: 127.1.x.y
       {Listen(AF_INET6, "::1", kOutboundPort), true},
       {Listen(AF_INET6, "::", kAppPort), false},
       {Listen(AF_INET6, "::", kExcludedPort), false},

@@ -77,7 +77,7 @@ absl::StatusOr<std::string> RunInPod(const TestCgroup& cgroup, const TestNetns& 
                                      const std::function<std::string()>& fn,
                                      int timeout_ms = 20000);
 
-// A forked child in the pod listening on 127.0.0.1:15001 and [::1]:15001 (answers
+// A forked child in the pod listening on 0.0.0.0:15001 and [::1]:15001 (answers
 // "Z <original dst>\n", or "Z none\n", from getsockopt SO_ORIGINAL_DST) and on
 // [::]:kAppPort / [::]:kExcludedPort (answers "A <local address>\n"); then echoes
 // until EOF. Every greeting is also reported to the test (NextReport), even when the

@@ -1,5 +1,5 @@
 // Enrollment through the real agent in the lab: a pod of an ambient namespace is captured
-// once something serves 127.0.0.1:15001 in it, within 1 s; label changes enroll and
+// once something serves 0.0.0.0:15001 in it, within 1 s; label changes enroll and
 // unenroll within 1 s and leave established connections alone.
 #include <string>
 

@@ -334,7 +334,7 @@ std::optional<std::string> PodProcess::Call(const std::string& line, int timeout
 }
 
 int RunStandInZtunnel(int channel) {
-  int listener = Listen(Address("127.0.0.1", 15001));
+  int listener = Listen(Address("0.0.0.0", 15001));  // capture slots: 127.1.x.y
   if (listener < 0) return 1;
   return ServeLoop(
       channel, {listener},

@@ -74,7 +74,8 @@ TEST(WeftctlBpf, MapsAndStatsOfALab) {
       }
     }
     for (const char* want :
-         {"maps/enrolled_netns", "maps/capture_settings", "maps/orig_dst", "maps/excluded_ports",
+         {"maps/enrolled_netns", "maps/capture_settings", "maps/orig_dst", "maps/capture_slots",
+          "maps/excluded_ports",
           "maps/workload_stats", "maps/policy_verdicts", "inbound/maps_v1/inbound_addrs"}) {
       EXPECT_TRUE(pins.count(want)) << name << " lacks " << want << "\n" << maps.out;
     }
