@@ -5,7 +5,7 @@
 #include <algorithm>
 
 #include "absl/strings/str_cat.h"
-#include "common/tls/append_bio.h"
+#include "common/tls/network_bios.h"
 #include "common/tls/openssl_error.h"
 #include "common/tls/tls_failure_status.h"
 

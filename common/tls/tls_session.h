@@ -11,7 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "common/tls/lent_input_bio.h"
+#include "common/tls/network_bios.h"
 #include "common/tls/openssl_handles.h"
 #include "common/tls/peer_verification.h"
 #include "common/tls/tls_context.h"
