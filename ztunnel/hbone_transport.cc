@@ -5,8 +5,7 @@
 namespace weft::ztunnel {
 namespace {
 
-// HTTP/2 bytes encrypted per step, and the socket queue above which no more are taken.
-constexpr size_t kOutputBatch = 64 * 1024;
+// The socket queue above which no more HTTP/2 output is taken (one batch at a time).
 constexpr size_t kSendHighWater = 256 * 1024;
 
 }  // namespace
@@ -36,7 +35,7 @@ void HboneTransport::Flush() {
       break;
     }
     std::string plain;
-    if (h2_ == nullptr || h2_->TakeOutput(&plain, kOutputBatch) == 0) break;
+    if (h2_ == nullptr || h2_->TakeOutput(&plain, h2_->output_batch()) == 0) break;
     if (absl::Status s = tls_->WritePlaintext(plain); !s.ok()) {
       Abort(s);
       return;

@@ -26,6 +26,18 @@ static __always_inline int capture_addr_is_v4_mapped(const __u32 *addr)
 	return addr[0] == 0 && addr[1] == 0 && addr[2] == bpf_htonl(0x0000ffff);
 }
 
+/* Whether ip4 (network order) is a capture slot's address, 127.1.x.y; then *index is
+ * the slot. */
+static __always_inline int capture_slot_of_addr(__u32 ip4, __u32 *index)
+{
+	__u32 host = bpf_ntohl(ip4);
+
+	if ((host & CAPTURE_SLOT_NET_MASK) != CAPTURE_SLOT_NET)
+		return 0;
+	*index = host & ~CAPTURE_SLOT_NET_MASK;
+	return 1;
+}
+
 /* 127.0.0.0/8 and 0.0.0.0 (a connect to "any" reaches this host). */
 static __always_inline int capture_v4_is_local(__u32 ip4)
 {

@@ -15,17 +15,17 @@ capture_lookup_orig_dst(struct bpf_sockopt *ctx)
 	struct capture_conn_key key = {};
 	struct bpf_sock *sk = ctx->sk;
 	struct capture_sock_state *st;
+	__u32 index;
 
 	if (!sk)
 		return 0;
-	if (sk->family == CAPTURE_AF_INET &&
-	    (bpf_ntohl(sk->src_ip4) & CAPTURE_SLOT_NET_MASK) == CAPTURE_SLOT_NET) {
-		__u32 index = bpf_ntohl(sk->src_ip4) & ~CAPTURE_SLOT_NET_MASK;
+	if (sk->family == CAPTURE_AF_INET && capture_slot_of_addr(sk->src_ip4, &index)) {
 		const struct capture_slot *slot = bpf_map_lookup_elem(&capture_slots, &index);
 
 		/* Believed only for the connection that took it: same netns, and the
-		 * client port its handshake recorded. Otherwise no answer (fail closed). */
-		if (!slot || slot->client_port == 0 || slot->client_port != (__u64)sk->dst_port ||
+		 * client port its handshake recorded (0, never a peer's, until then).
+		 * Otherwise no answer (fail closed). */
+		if (!slot || slot->client_port != (__u64)sk->dst_port ||
 		    slot->netns_cookie != bpf_get_netns_cookie(ctx))
 			return 0;
 		return &slot->dst;

@@ -39,18 +39,17 @@ static __always_inline struct capture_slot *capture_slot_of_client(struct bpf_so
 	__u32 remote;
 
 	if (family == CAPTURE_AF_INET)
-		remote = bpf_ntohl(remote4);
+		remote = remote4;
 	else if (family == CAPTURE_AF_INET6 && r0 == 0 && r1 == 0 && r2 == bpf_htonl(0x0000ffff))
-		remote = bpf_ntohl(r3); /* a dual-stack socket talking IPv4 */
+		remote = r3; /* a dual-stack socket talking IPv4 */
 	else
 		return 0;
-	if ((remote & CAPTURE_SLOT_NET_MASK) != CAPTURE_SLOT_NET)
+	if (!capture_slot_of_addr(remote, &index))
 		return 0;
 	settings = bpf_map_lookup_elem(&capture_settings, &zero);
 	/* remote_port holds the network-order port in its upper 16 bits. */
 	if (!settings || (__u16)(skops->remote_port >> 16) != bpf_htons(settings->outbound_port))
 		return 0;
-	index = remote & ~CAPTURE_SLOT_NET_MASK;
 	slot = bpf_map_lookup_elem(&capture_slots, &index);
 	if (!slot || slot->netns_cookie != bpf_get_netns_cookie(skops))
 		return 0;
@@ -141,7 +140,7 @@ static __always_inline void capture_on_passive_established(struct bpf_sock_ops *
 	struct capture_conn_key key = {};
 	struct capture_sock_state *st;
 	struct bpf_sock *sk = skops->sk;
-	__u32 zero = 0;
+	__u32 zero = 0, index;
 
 	if (!sk)
 		return;
@@ -149,8 +148,7 @@ static __always_inline void capture_on_passive_established(struct bpf_sock_ops *
 	if (!settings || skops->local_port != settings->outbound_port)
 		return;
 	/* A slot address: getsockopt answers from the slot itself. */
-	if (skops->family == CAPTURE_AF_INET &&
-	    (bpf_ntohl(skops->local_ip4) & CAPTURE_SLOT_NET_MASK) == CAPTURE_SLOT_NET)
+	if (skops->family == CAPTURE_AF_INET && capture_slot_of_addr(skops->local_ip4, &index))
 		return;
 	key.netns_cookie = bpf_get_netns_cookie(skops);
 	if (skops->family == CAPTURE_AF_INET) {

@@ -152,6 +152,8 @@ class EventLoop {
 
   // Connections (event_loop_connections.cc).
   ConnectionSlot* Lookup(ConnectionId id);
+  // The slot of an open connection whose write side may still take bytes.
+  absl::StatusOr<ConnectionSlot*> WritableSlot(ConnectionId id);
   const ConnectionSlot* Lookup(ConnectionId id) const;
   ConnectionId IdOf(uint32_t slot_index) const;
   ConnectionId AllocateConnection(int fd, ConnectionSlot::State state);

@@ -269,7 +269,7 @@ absl::Status EventLoop::SetReadEnabled(ConnectionId id, bool enabled) {
 
 // --- Writes -------------------------------------------------------------------------------
 
-absl::Status EventLoop::Send(ConnectionId id, std::string data) {
+absl::StatusOr<ConnectionSlot*> EventLoop::WritableSlot(ConnectionId id) {
   ConnectionSlot* slot = Lookup(id);
   if (slot == nullptr || slot->state == State::kClosing) {
     return absl::NotFoundError(absl::StrCat("connection ", id.ToString(), " is not open"));
@@ -278,28 +278,36 @@ absl::Status EventLoop::Send(ConnectionId id, std::string data) {
     return absl::FailedPreconditionError(
         absl::StrCat("connection ", id.ToString(), ": write side already closed"));
   }
+  return slot;
+}
+
+absl::Status EventLoop::Send(ConnectionId id, std::string data) {
+  absl::StatusOr<ConnectionSlot*> slot = WritableSlot(id);
+  if (!slot.ok()) return slot.status();
   if (data.empty()) return absl::OkStatus();
-  slot->pending_send_bytes += data.size();
-  slot->send_queue.push_back(std::move(data));
-  if (slot->state == State::kOpen) ScheduleSend(id.slot);
+  (*slot)->pending_send_bytes += data.size();
+  (*slot)->send_queue.push_back(std::move(data));
+  if ((*slot)->state == State::kOpen) ScheduleSend(id.slot);
   return absl::OkStatus();
 }
 
 absl::Status EventLoop::SendCopy(ConnectionId id, std::string_view data) {
   // Joining stops at this size, so one buffer never becomes a large copy of its own.
   constexpr size_t kJoinBelow = 64 * 1024;
-  ConnectionSlot* slot = Lookup(id);
-  if (slot != nullptr && slot->state != State::kClosing && !slot->close_after_flush &&
-      !slot->shutdown_after_flush && !slot->write_shut && !data.empty() &&
-      !slot->send_queue.empty() &&
-      (!slot->send_inflight || slot->send_queue.size() > slot->send_inflight_buffers) &&
-      slot->send_queue.back().size() + data.size() <= kJoinBelow) {
-    slot->send_queue.back().append(data);
-    slot->pending_send_bytes += data.size();
-    if (slot->state == State::kOpen) ScheduleSend(id.slot);
-    return absl::OkStatus();
+  absl::StatusOr<ConnectionSlot*> writable = WritableSlot(id);
+  if (!writable.ok()) return writable.status();
+  ConnectionSlot& slot = **writable;
+  // The last buffer may grow unless the in-flight sendmsg points into it.
+  const bool tail_free =
+      !slot.send_queue.empty() &&
+      (!slot.send_inflight || slot.send_queue.size() > slot.send_inflight_buffers);
+  if (!tail_free || slot.send_queue.back().size() + data.size() > kJoinBelow) {
+    return Send(id, std::string(data));
   }
-  return Send(id, std::string(data));
+  slot.send_queue.back().append(data);
+  slot.pending_send_bytes += data.size();
+  if (slot.state == State::kOpen) ScheduleSend(id.slot);
+  return absl::OkStatus();
 }
 
 void EventLoop::ScheduleSend(uint32_t index) {

@@ -122,7 +122,9 @@ void Session::Pump(size_t budget) {
   if (pumping_) return;  // a callback inside mem_send asked for more; the loop below covers it
   pumping_ = true;
   pump_budget_ = budget;
-  if (budget != SIZE_MAX) output_.reserve(budget + options_.max_frame_size + 64);
+  // nghttp2 sends DATA payloads of at most 16 KiB; a budget is passed by at most one frame.
+  constexpr size_t kLargestDataFrame = 9 + 16 * 1024;
+  if (budget != SIZE_MAX) output_.reserve(budget + kLargestDataFrame);
   for (;;) {
     while (output_.size() < budget) {
       const uint8_t* data = nullptr;

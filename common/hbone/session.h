@@ -39,6 +39,8 @@ class Session {
   // bytes are out (whole frames: the last one may go past it), so that the owner can keep
   // what it holds bounded by its socket's progress; wants_output() says whether more waits.
   size_t TakeOutput(std::string* out, size_t max = SIZE_MAX);
+  // SessionOptions::output_batch: the step an owner bounding its output takes at a time.
+  size_t output_batch() const { return options_.output_batch; }
   bool wants_output() const;
   // Queues tunnelled bytes (sent as the peer's window allows). False: the stream's buffer is
   // above stream_send_buffer_limit; OnSendBufferDrained follows once it is below half of it.

@@ -47,18 +47,13 @@ absl::StatusOr<std::unique_ptr<TlsSession>> TlsSession::Create(
   } else {
     SSL_set_connect_state(ssl.get());
   }
-  return std::unique_ptr<TlsSession>(
-      new TlsSession(std::move(context), std::move(ssl), network_in, network_out));
+  return std::unique_ptr<TlsSession>(new TlsSession(std::move(context), std::move(ssl)));
 }
 
-TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, SslPtr ssl, BIO* network_in,
-                       BIO* network_out)
-    : context_(std::move(context)),
-      ssl_(std::move(ssl)),
-      network_in_(network_in),
-      network_out_(network_out) {
-  BIO_set_data(network_in_, &input_);
-  BIO_set_data(network_out_, &ciphertext_);
+TlsSession::TlsSession(std::shared_ptr<const TlsContext> context, SslPtr ssl)
+    : context_(std::move(context)), ssl_(std::move(ssl)) {
+  BIO_set_data(SSL_get_rbio(ssl_.get()), &input_);
+  BIO_set_data(SSL_get_wbio(ssl_.get()), &ciphertext_);
   verification_.trust_domain = context_->trust_domain();
   InstallPeerVerification(ssl_.get(), context_->role() == TlsContext::Role::kServer,
                           &verification_);

@@ -69,8 +69,7 @@ class TlsSession {
   std::string_view alpn() const { return alpn_; }  // negotiated protocol ("h2") or empty
 
  private:
-  TlsSession(std::shared_ptr<const TlsContext> context, SslPtr ssl, BIO* network_in,
-             BIO* network_out);
+  TlsSession(std::shared_ptr<const TlsContext> context, SslPtr ssl);
 
   absl::Status Fail(absl::Status status);
   absl::Status ContinueHandshake();
@@ -83,11 +82,9 @@ class TlsSession {
   // verify callback point to, then the context whose SSL_CTX the SSL was made from.
   std::shared_ptr<const TlsContext> context_;
   PeerVerification verification_;
-  LentInput input_;         // ciphertext received, read by OpenSSL through network_in_
-  std::string ciphertext_;  // records written by OpenSSL, not yet taken by the owner
+  LentInput input_;         // ciphertext received, read by OpenSSL through ssl_'s rbio
+  std::string ciphertext_;  // records OpenSSL wrote through ssl_'s wbio, not yet taken
   SslPtr ssl_;
-  BIO* network_in_;   // owned by ssl_: reads input_
-  BIO* network_out_;  // owned by ssl_: appends the records OpenSSL produces to ciphertext_
   std::string pending_plaintext_;  // written before the handshake completed
   absl::Status failure_;           // first failure; every later call returns it
   bool handshake_complete_ = false;
