@@ -66,12 +66,13 @@ static __always_inline void capture_on_active_established(struct bpf_sock_ops *s
 
 		if (!slot)
 			return;
+		/* First claim wins: a socket dialling the address by hand later (loopback,
+		 * so not captured) takes over neither the slot's answer nor its timing. */
+		if (__sync_val_compare_and_swap(&slot->client_port, 0,
+						(__u64)bpf_htons((__u16)skops->local_port)) != 0)
+			return;
 		capture_record_connect_latency(slot->dst.workload_id,
 					       bpf_ktime_get_ns() - slot->connect_ns);
-		/* First claim wins: a socket dialling the address by hand later (loopback,
-		 * so not captured) must not take over the slot's answer. */
-		__sync_val_compare_and_swap(&slot->client_port, 0,
-					    (__u64)bpf_htons((__u16)skops->local_port));
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | flags);
 		return;
 	}
