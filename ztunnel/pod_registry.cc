@@ -18,6 +18,9 @@ namespace {
 using nodeapi::NetnsChannelClient;
 using nodeapi::PodNetnsMessage;
 
+// How long an ADD waits for the config and certificate it needs before it is refused.
+constexpr absl::Duration kServableWait = absl::Seconds(2);
+
 bool IsV6(const std::string& address) { return address.find(':') != std::string::npos; }
 
 }  // namespace
@@ -67,12 +70,13 @@ NetnsChannelClient::Outcome PodRegistry::Acknowledge(const Pod& pod) {
 NetnsChannelClient::Outcome PodRegistry::Add(const PodNetnsMessage& message,
                                              event::ScopedFd netns_fd) {
   const std::string& uid = message.workload_uid();
-  // The agent offers pods as soon as ztunnel connects, which may be before the config
-  // stream delivered its first snapshot. Refusing makes the agent offer the pod again.
-  for (int i = 0; i < 200 && has_config_ && !has_config_(); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  // The agent offers pods as soon as its config enrolls them: our config stream may not have
+  // delivered that version yet, nor the certificate manager the pod's identity. A pod
+  // acknowledged before then would be captured into connections that fail. Refusing makes
+  // the agent offer the pod again.
+  if (absl::Status ready = shared_->AwaitServable(uid, kServableWait); !ready.ok()) {
+    return {std::string(ready.message()), {}};
   }
-  if (has_config_ && !has_config_()) return {"no config from the agent yet", {}};
   struct stat st {};
   if (::fstat(netns_fd.get(), &st) != 0) return {"cannot stat the netns fd", {}};
   {

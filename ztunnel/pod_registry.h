@@ -28,10 +28,10 @@ struct PodPorts {
 
 class PodRegistry {
  public:
-  // `has_config` says whether a config snapshot is in force: a pod is acknowledged (and so
-  // captured) only once ztunnel can tell who it is and what policy applies.
-  PodRegistry(std::vector<Worker*> workers, PodPorts ports, std::function<bool()> has_config)
-      : workers_(std::move(workers)), ports_(ports), has_config_(std::move(has_config)) {}
+  // A pod is acknowledged (and so captured) only once ztunnel can serve it: `shared` knows
+  // who it is, what policy applies and holds its identity's certificate.
+  PodRegistry(std::vector<Worker*> workers, PodPorts ports, const SharedState* shared)
+      : workers_(std::move(workers)), ports_(ports), shared_(shared) {}
 
   // The netns channel handler (runs on the channel's thread).
   nodeapi::NetnsChannelClient::Outcome OnMessage(const nodeapi::PodNetnsMessage& message,
@@ -62,7 +62,7 @@ class PodRegistry {
 
   std::vector<Worker*> workers_;
   const PodPorts ports_;
-  std::function<bool()> has_config_;
+  const SharedState* shared_;
   mutable std::mutex mu_;
   std::map<std::string, Pod> pods_;
   bool synced_ = false;

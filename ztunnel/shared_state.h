@@ -5,11 +5,16 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
 
 #include "common/event/scoped_fd.h"
 #include "common/hbone/session_options.h"
@@ -49,14 +54,19 @@ class SharedState {
       : settings_(std::move(settings)), telemetry_(telemetry) {}
 
   std::shared_ptr<const MeshView> view() const { return view_.load(); }
-  void set_view(std::shared_ptr<const MeshView> view) { view_.store(std::move(view)); }
+  void set_view(std::shared_ptr<const MeshView> view);
 
   std::shared_ptr<const CredentialSet> credentials() const { return credentials_.load(); }
-  void set_credentials(std::shared_ptr<const CredentialSet> set) {
-    credentials_.store(std::move(set));
-  }
+  void set_credentials(std::shared_ptr<const CredentialSet> set);
   // The contexts for `identity`, or nullptr when ztunnel holds no valid certificate for it.
   IdentityTls TlsFor(const std::string& identity) const;
+
+  // OK once ztunnel can serve pod `uid`: its config has the workload in the mesh and its
+  // identity has a valid certificate. Otherwise says what is missing.
+  absl::Status Servable(const std::string& uid) const;
+  // Waits up to `timeout` for Servable(uid), re-checking on every view or credential change;
+  // returns its last answer. Never called on a worker (it blocks).
+  absl::Status AwaitServable(const std::string& uid, absl::Duration timeout) const;
 
   const DataPlaneSettings& settings() const { return settings_; }
   ConnectionTelemetry* telemetry() const { return telemetry_; }
@@ -66,6 +76,10 @@ class SharedState {
   ConnectionTelemetry* const telemetry_;
   std::atomic<std::shared_ptr<const MeshView>> view_;
   std::atomic<std::shared_ptr<const CredentialSet>> credentials_;
+  // Wakes AwaitServable; readers on the data path never touch it.
+  mutable std::mutex change_mu_;
+  mutable std::condition_variable changed_;
+  uint64_t changes_ = 0;
 };
 
 }  // namespace weft::ztunnel

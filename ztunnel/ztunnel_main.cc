@@ -207,7 +207,7 @@ int Run(const ZtunnelOptions& options) {
   if (!config_stream.ok()) return Fail(config_stream.status());
   (*config_stream)->Start();
 
-  PodRegistry registry(worker_ptrs, PodPorts{}, [&shared] { return shared.view() != nullptr; });
+  PodRegistry registry(worker_ptrs, PodPorts{}, &shared);
   NetnsChannelLoop channel(options.netns_socket, &registry);
   channel.Start();
 
