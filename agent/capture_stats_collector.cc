@@ -44,7 +44,8 @@ std::vector<MetricFamily> CaptureStatsCollector::Collect() const {
                       "Connects the capture program could not handle (map full, ...)",
                       MetricType::Counter, {}};
   MetricFamily latency{"weft_workload_connect_latency_seconds",
-                       "Kernel-measured connect() to established time of enrolled workloads",
+                       "TCP handshake time of enrolled workloads' client sockets, from the kernel's first "
+                       "RTT sample (SYN to SYN-ACK) plus SYN retransmission backoff",
                        MetricType::Histogram, {}};
   MetricFamily srtt{"weft_workload_srtt_seconds",
                     "Smoothed RTT samples of enrolled workloads' TCP sockets (sockops)",

@@ -5,8 +5,10 @@
 #include <cstring>
 #include <functional>
 #include <map>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "agent/bpf/capture/capture_addr_text.h"
 #include "agent/weftctl/histogram_percentiles.h"
 #include "bpf/capture.h"
@@ -64,8 +66,14 @@ void CaptureSettings(const std::string&, const std::string* v, DecodedEntry& out
   out.push_back(Num("flags", s.flags));
 }
 
-void ExcludedPorts(const std::string& k, const std::string*, DecodedEntry& out) {
-  out.push_back(Num("port", As<capture_port_key>(k).port));
+void ExcludedPorts(const std::string&, const std::string* v, DecodedEntry& out) {
+  if (v == nullptr) return;
+  const auto set = As<capture_port_set>(*v);
+  std::vector<std::string> ports;
+  for (uint32_t port = 0; port < CAPTURE_PORT_WORDS * 64; ++port) {
+    if ((set.words[port >> 6] >> (port & 63)) & 1) ports.push_back(absl::StrCat(port));
+  }
+  out.push_back(Text("ports", absl::StrJoin(ports, ",")));
 }
 
 void ExcludedCidrs4(const std::string& k, const std::string*, DecodedEntry& out) {
@@ -242,7 +250,7 @@ const std::map<std::string, Decoder>& Decoders() {
   static const auto* decoders = new std::map<std::string, Decoder>{
       {"enrolled_netns", {8, sizeof(capture_workload), EnrolledNetns}},
       {"capture_settings", {4, sizeof(capture_settings), CaptureSettings}},
-      {"excluded_ports", {sizeof(capture_port_key), 4, ExcludedPorts}},
+      {"excluded_ports", {4, sizeof(capture_port_set), ExcludedPorts}},
       {"excluded_cidrs4", {sizeof(capture_cidr4_key), 4, ExcludedCidrs4}},
       {"excluded_cidrs6", {sizeof(capture_cidr6_key), 4, ExcludedCidrs6}},
       {"orig_dst", {sizeof(capture_conn_key), sizeof(capture_orig_dst), OrigDst}},

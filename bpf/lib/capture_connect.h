@@ -20,9 +20,6 @@ enum capture_decision {
 enum capture_exclusion {
 	CAPTURE_NOT_EXCLUDED,
 	CAPTURE_EXCLUDED,
-	/* Loopback: pod-internal, so not timed either; this keeps its connect() free of
-	 * the socket-storage allocation, the bulk of the hook's cost. */
-	CAPTURE_EXCLUDED_LOCAL,
 };
 
 static __always_inline enum capture_exclusion capture_is_excluded(const struct capture_workload *w,
@@ -30,7 +27,7 @@ static __always_inline enum capture_exclusion capture_is_excluded(const struct c
 					       struct bpf_sock_addr *ctx,
 					       const struct capture_orig_dst *dst)
 {
-	struct capture_port_key pk = { .port = bpf_ntohs(dst->port) };
+	__u32 port = bpf_ntohs(dst->port), zero = 0;
 	struct bpf_sock *sk = ctx->sk;
 
 	if (sk && settings->ztunnel_mark && sk->mark == settings->ztunnel_mark)
@@ -39,7 +36,7 @@ static __always_inline enum capture_exclusion capture_is_excluded(const struct c
 		struct capture_cidr4_key ck = { .prefixlen = 32, .addr = dst->addr[3] };
 
 		if (capture_v4_is_local(dst->addr[3]))
-			return CAPTURE_EXCLUDED_LOCAL;
+			return CAPTURE_EXCLUDED;
 		if ((w->flags & CAPTURE_WORKLOAD_HAS_IPV4) && w->pod_ipv4 == dst->addr[3])
 			return CAPTURE_EXCLUDED;
 		if ((settings->flags & CAPTURE_SETTINGS_EXCLUDED_CIDRS4) &&
@@ -49,7 +46,7 @@ static __always_inline enum capture_exclusion capture_is_excluded(const struct c
 		struct capture_cidr6_key ck = { .prefixlen = 128 };
 
 		if (capture_v6_is_local(dst->addr))
-			return CAPTURE_EXCLUDED_LOCAL;
+			return CAPTURE_EXCLUDED;
 		if ((w->flags & CAPTURE_WORKLOAD_HAS_IPV6) && capture_v6_equal(dst->addr, w->pod_ipv6))
 			return CAPTURE_EXCLUDED;
 		__builtin_memcpy(ck.addr, dst->addr, sizeof(ck.addr));
@@ -57,9 +54,12 @@ static __always_inline enum capture_exclusion capture_is_excluded(const struct c
 		    bpf_map_lookup_elem(&excluded_cidrs6, &ck))
 			return CAPTURE_EXCLUDED;
 	}
-	if ((settings->flags & CAPTURE_SETTINGS_EXCLUDED_PORTS) &&
-	    bpf_map_lookup_elem(&excluded_ports, &pk))
-		return CAPTURE_EXCLUDED;
+	if (settings->flags & CAPTURE_SETTINGS_EXCLUDED_PORTS) {
+		const struct capture_port_set *ports = bpf_map_lookup_elem(&excluded_ports, &zero);
+
+		if (ports && (ports->words[(port >> 6) & (CAPTURE_PORT_WORDS - 1)] >> (port & 63)) & 1)
+			return CAPTURE_EXCLUDED;
+	}
 	return CAPTURE_NOT_EXCLUDED;
 }
 
@@ -79,7 +79,6 @@ static __always_inline __u32 capture_take_slot(const struct capture_orig_dst *ds
 	if (!slot)
 		return 0;
 	slot->dst = *dst;
-	slot->connect_ns = bpf_ktime_get_ns();
 	slot->netns_cookie = cookie;
 	slot->client_port = 0;
 	return CAPTURE_SLOT_NET | index;
@@ -87,9 +86,9 @@ static __always_inline __u32 capture_take_slot(const struct capture_orig_dst *ds
 
 /* Decides for one connect(); on CAPTURE_CAPTURE the caller rewrites the address to
  * *port_out on loopback: *slot_addr_out (host order) for IPv4, ::1 for IPv6. Captured
- * IPv4 connects leave their original destination in a capture slot; the other
- * sockets of enrolled netns (but loopback ones) get a sock_state so that sockops can
- * time the handshake and, for captured IPv6 ones, publish the original destination. */
+ * IPv4 connects leave their original destination in a capture slot, captured IPv6 ones
+ * in a sock_state for sockops to publish; nothing else needs per-socket state (sockops
+ * times every handshake from TCP's own RTT sample). */
 static __always_inline enum capture_decision capture_decide(struct bpf_sock_addr *ctx,
 							    struct capture_orig_dst *dst,
 							    __u16 *port_out, __u32 *slot_addr_out)
@@ -99,7 +98,6 @@ static __always_inline enum capture_decision capture_decide(struct bpf_sock_addr
 	struct capture_sock_state *st;
 	__u32 zero = 0;
 	__u64 cookie;
-	enum capture_exclusion excluded;
 
 	if (ctx->type != CAPTURE_SOCK_STREAM || ctx->protocol != IPPROTO_TCP)
 		return CAPTURE_IGNORE;
@@ -112,42 +110,33 @@ static __always_inline enum capture_decision capture_decide(struct bpf_sock_addr
 		return CAPTURE_IGNORE;
 	dst->workload_id = w->workload_id;
 
-	excluded = capture_is_excluded(w, settings, ctx, dst);
-	if (excluded == CAPTURE_EXCLUDED_LOCAL) {
+	if (capture_is_excluded(w, settings, ctx, dst) != CAPTURE_NOT_EXCLUDED) {
 		capture_count(w->workload_id, CAPTURE_COUNT_PASSED);
 		return CAPTURE_PASS;
 	}
-	if (!excluded && capture_policy_verdict(w, dst) == CAPTURE_POLICY_DENY) {
+	if (capture_policy_verdict(w, dst) == CAPTURE_POLICY_DENY) {
 		capture_count(w->workload_id, CAPTURE_COUNT_DENIED);
 		return CAPTURE_DENY;
 	}
 
-	if (!excluded && dst->family == 4) {
+	if (dst->family == 4) {
 		*slot_addr_out = capture_take_slot(dst, cookie);
 		if (!*slot_addr_out) {
 			capture_count(w->workload_id, CAPTURE_COUNT_ERRORS);
 			return CAPTURE_PASS;
 		}
-		capture_count(w->workload_id, CAPTURE_COUNT_CAPTURED);
-		*port_out = settings->outbound_port;
-		return CAPTURE_CAPTURE;
-	}
-	st = bpf_sk_storage_get(&sock_state, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
-	if (st) {
-		st->connect_ns = bpf_ktime_get_ns();
+	} else {
+		st = bpf_sk_storage_get(&sock_state, ctx->sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!st) {
+			/* Without storage ztunnel could not learn the destination: do not
+			 * capture. */
+			capture_count(w->workload_id, CAPTURE_COUNT_ERRORS);
+			return CAPTURE_PASS;
+		}
 		st->netns_cookie = cookie;
 		st->workload_id = w->workload_id;
 		st->dst = *dst;
-		st->flags = excluded ? 0 : CAPTURE_SOCK_CAPTURED;
-	}
-	if (excluded) {
-		capture_count(w->workload_id, CAPTURE_COUNT_PASSED);
-		return CAPTURE_PASS;
-	}
-	if (!st) {
-		/* Without storage ztunnel could not learn the destination: do not capture. */
-		capture_count(w->workload_id, CAPTURE_COUNT_ERRORS);
-		return CAPTURE_PASS;
+		st->flags = CAPTURE_SOCK_CAPTURED;
 	}
 	capture_count(w->workload_id, CAPTURE_COUNT_CAPTURED);
 	*port_out = settings->outbound_port;

@@ -22,10 +22,10 @@ struct {
 
 /* Owner: written by the agent (SetExclusions), read by connect4/connect6. */
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, CAPTURE_MAX_EXCLUDED_PORTS);
-	__type(key, struct capture_port_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct capture_port_set);
 } excluded_ports SEC(".maps");
 
 /* Owner: written by the agent (SetExclusions), read by connect4/connect6. */

@@ -1,15 +1,31 @@
-/* sockops side of capture: when a client socket of an enrolled netns establishes,
- * record its connect latency; for a captured IPv4 one, put its port into its capture
- * slot (getsockopt checks it); for a captured IPv6 one, publish its original
- * destination in orig_dst under the client's address, and delete it again when that
- * socket reaches TCP_CLOSE; when the outbound listener's end of an IPv6 capture
- * establishes, keep a copy on that socket for getsockopt. */
+/* sockops side of capture: when a client socket of an enrolled netns establishes
+ * (pod-internal loopback aside), record how long its handshake took; for a captured
+ * IPv4 one, put its port into its capture slot (getsockopt checks it); for a captured
+ * IPv6 one, publish its original destination in orig_dst under the client's address,
+ * and delete it again when that socket reaches TCP_CLOSE; when the outbound listener's
+ * end of an IPv6 capture establishes, keep a copy on that socket for getsockopt. */
 #pragma once
 
 #include "capture.h"
 #include "lib/capture_addr.h"
 #include "lib/capture_maps.h"
 #include "lib/capture_stats.h"
+
+/* How long the handshake took, from TCP's own clock rather than a clock read in every
+ * connect() (on a VM, bpf_ktime_get_ns was ~50 ns of the hook's cost): the first RTT
+ * sample (SYN -> SYN-ACK; TCP keeps srtt_us <<3 and never below 1 us), plus the SYN
+ * backoff when the SYN went out n + 1 times: (2^n - 1) s from the kernel's 1 s initial
+ * RTO. At ACTIVE_ESTABLISHED no data has been sent, so total_retrans counts SYNs. */
+static __always_inline __u64 capture_handshake_ns(struct bpf_sock_ops *skops)
+{
+	__u32 srtt_us = *(volatile __u32 *)&skops->srtt_us;
+	__u32 syn_retransmits = *(volatile __u32 *)&skops->total_retrans;
+	__u64 ns = (__u64)(srtt_us >> 3) * 1000;
+
+	if (syn_retransmits > 0 && syn_retransmits < 16)
+		ns += ((1ULL << syn_retransmits) - 1) * 1000000000ULL;
+	return ns;
+}
 
 static __always_inline struct capture_sock_state *capture_sock_state_of(struct bpf_sock_ops *skops)
 {
@@ -20,31 +36,38 @@ static __always_inline struct capture_sock_state *capture_sock_state_of(struct b
 	return bpf_sk_storage_get(&sock_state, sk, 0, 0);
 }
 
-/* The capture slot a client socket connected to (remote 127.1.x.y on the outbound
- * port, same netns as the connect that took it), or 0. */
-static __always_inline struct capture_slot *capture_slot_of_client(struct bpf_sock_ops *skops)
+/* Reads an active socket's remote address once, v4-mapped for IPv4 (and for a
+ * dual-stack socket talking IPv4). Returns 4 or 6, 0 for another family. Volatile
+ * reads: clang would otherwise pick context fields through a computed offset, which
+ * the verifier refuses. */
+static __always_inline int capture_remote_of(struct bpf_sock_ops *skops, __u32 *r)
+{
+	__u32 family = *(volatile __u32 *)&skops->family;
+	__u32 remote4 = *(volatile __u32 *)&skops->remote_ip4;
+
+	r[0] = *(volatile __u32 *)&skops->remote_ip6[0];
+	r[1] = *(volatile __u32 *)&skops->remote_ip6[1];
+	r[2] = *(volatile __u32 *)&skops->remote_ip6[2];
+	r[3] = *(volatile __u32 *)&skops->remote_ip6[3];
+	if (family == CAPTURE_AF_INET) {
+		capture_addr_from_v4(r, remote4);
+		return 4;
+	}
+	if (family != CAPTURE_AF_INET6)
+		return 0;
+	return capture_addr_is_v4_mapped(r) ? 4 : 6;
+}
+
+/* The capture slot a client socket connected to (remote `remote4` = 127.1.x.y on the
+ * outbound port, same netns as the connect that took it), or 0. */
+static __always_inline struct capture_slot *capture_slot_of_client(struct bpf_sock_ops *skops,
+								   __u32 remote4)
 {
 	const struct capture_settings *settings;
 	struct capture_slot *slot;
 	__u32 zero = 0, index;
 
-	/* Volatile reads: clang would otherwise pick the context field through a computed
-	 * offset, which the verifier refuses. */
-	__u32 family = *(volatile __u32 *)&skops->family;
-	__u32 remote4 = *(volatile __u32 *)&skops->remote_ip4;
-	__u32 r0 = *(volatile __u32 *)&skops->remote_ip6[0];
-	__u32 r1 = *(volatile __u32 *)&skops->remote_ip6[1];
-	__u32 r2 = *(volatile __u32 *)&skops->remote_ip6[2];
-	__u32 r3 = *(volatile __u32 *)&skops->remote_ip6[3];
-	__u32 remote;
-
-	if (family == CAPTURE_AF_INET)
-		remote = remote4;
-	else if (family == CAPTURE_AF_INET6 && r0 == 0 && r1 == 0 && r2 == bpf_htonl(0x0000ffff))
-		remote = r3; /* a dual-stack socket talking IPv4 */
-	else
-		return 0;
-	if (!capture_slot_of_addr(remote, &index))
+	if (!capture_slot_of_addr(remote4, &index))
 		return 0;
 	settings = bpf_map_lookup_elem(&capture_settings, &zero);
 	/* remote_port holds the network-order port in its upper 16 bits. */
@@ -56,27 +79,47 @@ static __always_inline struct capture_slot *capture_slot_of_client(struct bpf_so
 	return slot;
 }
 
+/* A client socket established: time its handshake if it belongs to an enrolled netns
+ * and is not pod-internal loopback (a captured one: its slot or its sock_state says
+ * whose it is; any other: its netns), claim its capture slot, and for a captured IPv6
+ * one publish the original destination. */
 static __always_inline void capture_on_active_established(struct bpf_sock_ops *skops)
 {
 	struct capture_sock_state *st = capture_sock_state_of(skops);
 	int flags = BPF_SOCK_OPS_RTT_CB_FLAG;
 
 	if (!st) {
-		struct capture_slot *slot = capture_slot_of_client(skops);
+		const struct capture_workload *w;
+		struct capture_slot *slot;
+		__u32 remote[4];
+		__u64 cookie;
+		int family = capture_remote_of(skops, remote);
 
-		if (!slot)
+		if (family == 0)
 			return;
-		/* First claim wins: a socket dialling the address by hand later (loopback,
-		 * so not captured) takes over neither the slot's answer nor its timing. */
-		if (__sync_val_compare_and_swap(&slot->client_port, 0,
-						(__u64)bpf_htons((__u16)skops->local_port)) != 0)
-			return;
-		capture_record_connect_latency(slot->dst.workload_id,
-					       bpf_ktime_get_ns() - slot->connect_ns);
+		if (family == 4 ? capture_v4_is_local(remote[3]) : capture_v6_is_local(remote)) {
+			slot = family == 4 ? capture_slot_of_client(skops, remote[3]) : 0;
+			if (!slot)
+				return;
+			/* First claim wins: a socket dialling the address by hand later
+			 * (loopback, so not captured) takes over neither the slot's answer
+			 * nor its timing. */
+			if (__sync_val_compare_and_swap(&slot->client_port, 0,
+							(__u64)bpf_htons((__u16)skops->local_port)) != 0)
+				return;
+			capture_record_connect_latency(slot->dst.workload_id,
+						       capture_handshake_ns(skops));
+		} else {
+			cookie = bpf_get_netns_cookie(skops);
+			w = bpf_map_lookup_elem(&enrolled_netns, &cookie);
+			if (!w)
+				return;
+			capture_record_connect_latency(w->workload_id, capture_handshake_ns(skops));
+		}
 		bpf_sock_ops_cb_flags_set(skops, skops->bpf_sock_ops_cb_flags | flags);
 		return;
 	}
-	capture_record_connect_latency(st->workload_id, bpf_ktime_get_ns() - st->connect_ns);
+	capture_record_connect_latency(st->workload_id, capture_handshake_ns(skops));
 	if (st->flags & CAPTURE_SOCK_CAPTURED) {
 		struct capture_conn_key *key = &st->key;
 

@@ -6,7 +6,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
+#include <iterator>
 #include <set>
 #include <utility>
 
@@ -109,7 +111,13 @@ absl::Status CaptureProgram::WriteSettings() {
   const auto holds_entries = [](const bpf_map* map, auto key) {
     return bpf_map__get_next_key(map, nullptr, &key, sizeof(key)) == 0;
   };
-  if (holds_entries(skel_->maps.excluded_ports, capture_port_key{})) {
+  capture_port_set ports{};
+  uint32_t zero = 0;
+  if (bpf_map__lookup_elem(skel_->maps.excluded_ports, &zero, sizeof(zero), &ports,
+                           sizeof(ports), 0) != 0) {
+    return ErrnoStatus(errno, "capture: lookup", "excluded_ports");
+  }
+  if (std::any_of(std::begin(ports.words), std::end(ports.words), [](uint64_t w) { return w; })) {
     settings.flags |= CAPTURE_SETTINGS_EXCLUDED_PORTS;
   }
   if (holds_entries(skel_->maps.excluded_cidrs4, capture_cidr4_key{})) {
@@ -219,15 +227,13 @@ absl::Status CaptureProgram::SetExclusions(const std::vector<uint16_t>& ports,
     return absl::InvalidArgumentError("capture: too many excluded ports or CIDRs");
   }
   const uint32_t one = 1;
-  std::set<std::string> keep_ports, keep4, keep6;
-  for (uint16_t port : ports) {
-    capture_port_key key{};
-    key.port = port;
-    if (bpf_map__update_elem(skel_->maps.excluded_ports, &key, sizeof(key), &one, sizeof(one),
-                             BPF_ANY) != 0) {
-      return ErrnoStatus(errno, "capture: update", "excluded_ports");
-    }
-    keep_ports.insert(KeyBytes(key));
+  std::set<std::string> keep4, keep6;
+  capture_port_set port_set{};
+  for (uint16_t port : ports) port_set.words[port >> 6] |= uint64_t{1} << (port & 63);
+  const uint32_t zero = 0;
+  if (bpf_map__update_elem(skel_->maps.excluded_ports, &zero, sizeof(zero), &port_set,
+                           sizeof(port_set), BPF_ANY) != 0) {
+    return ErrnoStatus(errno, "capture: update", "excluded_ports");
   }
   for (const Cidr& cidr : parsed) {
     int rc;
@@ -247,10 +253,6 @@ absl::Status CaptureProgram::SetExclusions(const std::vector<uint16_t>& ports,
       keep6.insert(KeyBytes(key));
     }
     if (rc != 0) return ErrnoStatus(errno, "capture: update", "excluded_cidrs");
-  }
-  if (absl::Status s = DeleteKeysNotIn<capture_port_key>(skel_->maps.excluded_ports, keep_ports);
-      !s.ok()) {
-    return s;
   }
   if (absl::Status s = DeleteKeysNotIn<capture_cidr4_key>(skel_->maps.excluded_cidrs4, keep4);
       !s.ok()) {
