@@ -33,6 +33,13 @@ double LoadAverage() {
   return load;
 }
 
+std::string CongestionControl() {
+  std::ifstream file("/proc/sys/net/ipv4/tcp_congestion_control");
+  std::string name;
+  if (!std::getline(file, name) || name.empty()) return "unknown";
+  return name;
+}
+
 }  // namespace
 
 MachineFacts CollectMachineFacts() {
@@ -52,6 +59,7 @@ MachineFacts CollectMachineFacts() {
   strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", &utc);
   facts.date_utc = date;
   facts.loadavg_1m = LoadAverage();
+  facts.tcp_congestion_control = CongestionControl();
   return facts;
 }
 

@@ -14,6 +14,9 @@ struct MachineFacts {
   std::string cpu_model;       // /proc/cpuinfo "model name" (or "unknown")
   std::string date_utc;        // ISO 8601, when the run started
   double loadavg_1m = 0;       // /proc/loadavg at start: a busy machine skews everything
+  // net.ipv4.tcp_congestion_control of the bench's netns, which lab netns inherit when
+  // created: on the 2-core VM, bbr's pacing halves direct veth throughput against cubic.
+  std::string tcp_congestion_control;
 };
 
 MachineFacts CollectMachineFacts();

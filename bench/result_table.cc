@@ -121,7 +121,8 @@ std::string ResultTable::FormatJson(const std::string& benchmark, const MachineF
   out += absl::StrCat("  \"machine\": {\"cores\": ", m.cores, ", \"kernel\": ", Quote(m.kernel),
                       ", \"kernel_version\": ", Quote(m.kernel_version),
                       ", \"arch\": ", Quote(m.arch), ", \"cpu_model\": ", Quote(m.cpu_model),
-                      ", \"loadavg_1m_at_start\": ", Number(m.loadavg_1m), "},\n");
+                      ", \"loadavg_1m_at_start\": ", Number(m.loadavg_1m),
+                      ", \"tcp_congestion_control\": ", Quote(m.tcp_congestion_control), "},\n");
   std::vector<std::string> cfg;
   for (const auto& [key, value] : config)
     cfg.push_back(absl::StrCat(Quote(key), ": ", Number(value)));

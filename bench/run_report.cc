@@ -33,9 +33,10 @@ int ReportRun(const std::string& benchmark, bool quick, const MachineFacts& mach
               const std::vector<std::pair<std::string, double>>& config, double wall_seconds,
               const std::string& out_path) {
   const bool interrupted = StopRequested();
-  printf("%s  %s  %d cores  kernel %s  %s  (%s, %.1f s)\n", benchmark.c_str(),
+  printf("%s  %s  %d cores  kernel %s  %s  tcp %s  (%s, %.1f s)\n", benchmark.c_str(),
          machine.date_utc.c_str(), machine.cores, machine.kernel.c_str(),
-         machine.cpu_model.c_str(), quick ? "quick" : "default", wall_seconds);
+         machine.cpu_model.c_str(), machine.tcp_congestion_control.c_str(),
+         quick ? "quick" : "default", wall_seconds);
   printf("%s", table.FormatText().c_str());
   if (!WriteFile(out_path,
                  table.FormatJson(benchmark, machine, config, wall_seconds, interrupted))) {

@@ -133,7 +133,8 @@ std::string SuiteResults::FormatJson(const SuiteRun& run) const {
                   m.cores, ", \"kernel\": ", Quoted(m.kernel),
                   ", \"kernel_version\": ", Quoted(m.kernel_version), ", \"arch\": ",
                   Quoted(m.arch), ", \"cpu_model\": ", Quoted(m.cpu_model),
-                  ", \"loadavg_1m_at_start\": ", JsonNumber(m.loadavg_1m), "},\n");
+                  ", \"loadavg_1m_at_start\": ", JsonNumber(m.loadavg_1m),
+                  ", \"tcp_congestion_control\": ", Quoted(m.tcp_congestion_control), "},\n");
   absl::StrAppend(&out, "  \"command\": ", Quoted(run.command), ",\n  \"quick\": ",
                   run.quick ? "true" : "false", ",\n  \"lab\": ", Quoted(run.lab), ",\n");
   const RunDurations& d = run.durations;
@@ -206,8 +207,8 @@ std::string SuiteResults::FormatMarkdown(const SuiteRun& run,
   std::string md = "# weft bench results\n\n";
   absl::StrAppend(&md, "- **When:** ", m.date_utc, " (", FormatValue(run.wall_seconds),
                   " s wall)\n- **Machine:** ", m.cores, " cores, ", m.cpu_model, ", kernel ",
-                  m.kernel, " (", m.arch, "), load average ", FormatValue(m.loadavg_1m),
-                  " at start\n- **Command:** `", run.command, "`\n- **Method:** ",
+                  m.kernel, " (", m.arch, "), TCP congestion control ", m.tcp_congestion_control,
+                  ", load average ", FormatValue(m.loadavg_1m), " at start\n- **Command:** `", run.command, "`\n- **Method:** ",
                   run.durations.warmup_rounds, " warm-up round(s) discarded, then ",
                   run.durations.repetitions,
                   " measured round(s); in each round every scenario runs every mode, in "

@@ -19,6 +19,7 @@ SuiteRun SampleRun() {
   run.machine.kernel = "6.18";
   run.machine.arch = "x86_64";
   run.machine.cpu_model = "test cpu";
+  run.machine.tcp_congestion_control = "cubic";
   run.machine.date_utc = "2026-11-28T04:00:00Z";
   run.command = "weftctl bench --quick --out /tmp/x";
   run.quick = true;
