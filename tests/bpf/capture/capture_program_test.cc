@@ -5,6 +5,7 @@
 
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -249,6 +250,63 @@ TEST_F(CaptureProgramTest, UnenrollStopsNewCapturesAndKeepsEstablished) {
   EXPECT_EQ(*echoed, "OK");
   ASSERT_TRUE(program_->Enroll(netns_->cookie(), PodWorkload()).ok());
   EXPECT_EQ(Connect("10.99.0.7", 8080), "Z 10.99.0.7:8080");
+}
+
+// The handshake time comes from TCP (first RTT sample plus the SYN backoff), not from a
+// clock read in connect(): a connect whose first SYN the listener dropped (its accept
+// queue was full) lands in the ~1 s bucket, the one before it in microseconds.
+TEST_F(CaptureProgramTest, RetransmittedSynIsTimedWithItsBackoff) {
+  const WorkloadStats before = Stats();
+  auto out = RunInPod(*cgroup_, *netns_, [] {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(9100);
+    inet_pton(AF_INET, kPodIpv4, &addr.sin_addr);
+    const auto* sa = reinterpret_cast<const sockaddr*>(&addr);
+    int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int one = 1;
+    setsockopt(listener, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    // Backlog 0: one connection waits in the accept queue, the next SYN is dropped.
+    if (bind(listener, sa, sizeof(addr)) != 0 || listen(listener, 0) != 0) return std::string("listen");
+    int first = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (connect(first, sa, sizeof(addr)) != 0) return std::string("first connect");
+    std::thread acceptor([listener] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      for (int i = 0; i < 2; ++i) {
+        int c = accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c >= 0) close(c);
+      }
+    });
+    int second = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const auto start = std::chrono::steady_clock::now();
+    const int rc = connect(second, sa, sizeof(addr));
+    const auto took = std::chrono::steady_clock::now() - start;
+    acceptor.join();
+    close(first);
+    close(second);
+    close(listener);
+    if (rc != 0) return std::string("second connect");
+    // The test's premise: the second SYN really was retransmitted.
+    if (took < std::chrono::milliseconds(500)) return std::string("no retransmission");
+    return std::string();
+  });
+  ASSERT_TRUE(out.ok()) << out.status();
+  ASSERT_EQ(*out, "");
+  const WorkloadStats after = Stats();
+  uint64_t fast = 0, backed_off = 0, other = 0;
+  for (int i = 0; i < CAPTURE_HIST_BUCKETS; ++i) {
+    const uint64_t n = after.connect_latency_ns[i] - before.connect_latency_ns[i];
+    if (i >= 6 && i < 24) {  // 64 ns .. 16 ms
+      fast += n;
+    } else if (i == 29 || i == 30) {  // 0.54 .. 2.1 s: 1 s of backoff plus the round trip
+      backed_off += n;
+    } else {
+      other += n;
+    }
+  }
+  EXPECT_EQ(fast, 1u);
+  EXPECT_EQ(backed_off, 1u);
+  EXPECT_EQ(other, 0u);
 }
 
 TEST_F(CaptureProgramTest, CountsDecisionsAndFillsHistograms) {
