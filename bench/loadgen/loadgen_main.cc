@@ -14,6 +14,7 @@
 #include "bench/loadgen/load_server.h"
 #include "bench/loadgen/process_placement.h"
 #include "bench/loadgen/run_report.h"
+#include "bench/loadgen/splice_relay.h"
 #include "common/cli/flag_set.h"
 
 namespace weft::loadgen {
@@ -23,9 +24,12 @@ constexpr int kExitFailed = 1;
 constexpr int kExitUsage = 2;
 
 LoadServer* g_server = nullptr;
+SpliceRelay* g_relay = nullptr;
 
 void StopServerOnSignal(int) {
-  if (g_server != nullptr) g_server->Stop();  // an eventfd write: async-signal-safe
+  // Each an eventfd write: async-signal-safe.
+  if (g_server != nullptr) g_server->Stop();
+  if (g_relay != nullptr) g_relay->Stop();
 }
 
 struct Placement {
@@ -67,15 +71,44 @@ int Fail(const absl::Status& status, int code) {
   return code;
 }
 
+// `server --mode relay`: the splice relay (splice_relay.h) instead of a load server.
+int RunRelay(const event::SocketAddress& listen, const std::string& relay_to,
+             int64_t max_seconds, const Placement& placement) {
+  absl::StatusOr<event::SocketAddress> upstream = event::SocketAddress::Parse(relay_to);
+  if (!upstream.ok()) {
+    return Fail(absl::InvalidArgumentError(absl::StrCat("--relay-to: ", upstream.status().message())),
+                kExitUsage);
+  }
+  if (absl::Status s = ApplyPlacement(placement); !s.ok()) return Fail(s, kExitFailed);
+  absl::StatusOr<std::unique_ptr<SpliceRelay>> relay = SpliceRelay::Create(
+      {.listen = listen, .upstream = *upstream, .max_duration_ns = max_seconds * 1'000'000'000});
+  if (!relay.ok()) return Fail(relay.status(), kExitFailed);
+  g_relay = relay->get();
+  signal(SIGINT, StopServerOnSignal);
+  signal(SIGTERM, StopServerOnSignal);
+  std::cout << "listening " << (*relay)->address().ToString() << " mode relay to "
+            << upstream->ToString() << std::endl;
+  absl::Status run = (*relay)->Run();
+  g_relay = nullptr;
+  const SpliceRelayCounters& c = (*relay)->counters();
+  std::cerr << "weft-loadgen relay: accepted " << c.connections_accepted.load()
+            << " upstream_failures " << c.upstream_failures.load() << " relayed "
+            << c.bytes_relayed.load() << "\n";
+  return run.ok() ? 0 : Fail(run, kExitFailed);
+}
+
 int RunServerCommand(const std::vector<std::string>& args) {
   cli::FlagSet flags("weft-loadgen server [flags]",
-                     "Serves load: echo (framed request/response), sink or source.");
+                     "Serves load: echo (framed request/response), sink or source; or relays it (splice).");
   std::string listen;
   std::string mode;
   int64_t max_seconds = 0;
   Placement placement;
   flags.String("listen", &listen, "127.0.0.1:0", "IP:PORT to listen on (port 0: any free port)");
-  flags.String("mode", &mode, "echo", "echo | sink (bulk upload) | source (bulk download)");
+  std::string relay_to;
+  flags.String("mode", &mode, "echo",
+               "echo | sink (bulk upload) | source (bulk download) | relay (splice to --relay-to)");
+  flags.String("relay-to", &relay_to, "", "relay mode: IP:PORT each connection is spliced to");
   flags.Int("max-seconds", &max_seconds, 600, "exit after this many seconds whatever happens");
   DeclarePlacementFlags(flags, placement);
   absl::StatusOr<std::vector<std::string>> rest = flags.Parse(args);
@@ -84,12 +117,16 @@ int RunServerCommand(const std::vector<std::string>& args) {
     std::cout << flags.Usage();
     return 0;
   }
-  ServerOptions options;
   absl::StatusOr<event::SocketAddress> address = event::SocketAddress::Parse(listen);
   if (!address.ok()) return Fail(address.status(), kExitUsage);
+  if (max_seconds <= 0) return Fail(absl::InvalidArgumentError("--max-seconds: > 0"), kExitUsage);
+  if (mode == "relay") return RunRelay(*address, relay_to, max_seconds, placement);
+  if (!relay_to.empty()) {
+    return Fail(absl::InvalidArgumentError("--relay-to: only with --mode relay"), kExitUsage);
+  }
+  ServerOptions options;
   absl::StatusOr<ServerMode> server_mode = ParseServerMode(mode);
   if (!server_mode.ok()) return Fail(server_mode.status(), kExitUsage);
-  if (max_seconds <= 0) return Fail(absl::InvalidArgumentError("--max-seconds: > 0"), kExitUsage);
   options.listen = *address;
   options.mode = *server_mode;
   options.max_duration_ns = max_seconds * 1'000'000'000;

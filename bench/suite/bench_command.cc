@@ -183,7 +183,8 @@ int RunBenchCommand(const std::vector<std::string>& args) {
   results.AddRatios({{"mesh", "direct"},
                      {"mesh", "iptables"},
                      {"mesh", "stunnel"},
-                     {"mesh", "mesh-nosockmap"}},
+                     {"mesh", "mesh-nosockmap"},
+                     {"mesh-nosockmap", "splice-relay"}},
                     {"latency_p50", "latency_p99", "rate", "throughput"});
   run.interrupted = StopRequested();
   world->reset();  // tear down before writing: `lab down` can take seconds

@@ -28,6 +28,11 @@ constexpr int kStunnelEchoClientPort = 18080;
 constexpr int kStunnelSinkClientPort = 18081;
 constexpr int kStunnelEchoServerPort = 18443;
 constexpr int kStunnelSinkServerPort = 18444;
+// splice-relay: the same layout as stunnel, with weft-loadgen's splice relay on each side.
+constexpr int kRelayEchoClientPort = 28080;
+constexpr int kRelaySinkClientPort = 28081;
+constexpr int kRelayEchoServerPort = 28443;
+constexpr int kRelaySinkServerPort = 28444;
 // ztunnel's --mark default: its own sockets are never captured (ztunnel/README.md).
 constexpr uint32_t kZtunnelMark = 1337;
 
@@ -36,6 +41,13 @@ bool Selected(const std::vector<ModeSpec>& modes, const std::string& name) {
     if (m.name == name) return true;
   }
   return false;
+}
+
+// Index i of BenchWorld::splice_relays_ (StartSpliceRelays' order), as reports name it.
+std::string SpliceRelayName(size_t i) {
+  static constexpr const char* kNames[] = {"relay server echo", "relay server sink",
+                                           "relay client echo", "relay client sink"};
+  return i < 4 ? kNames[i] : absl::StrCat("relay ", i);
 }
 
 std::string AbsoluteCgroup(const std::string& dir) {
@@ -50,6 +62,7 @@ BenchWorld::BenchWorld(BenchWorldOptions options) : options_(std::move(options))
 
 BenchWorld::~BenchWorld() {
   servers_.clear();
+  splice_relays_.clear();
   stunnel_.reset();
   iptables_.reset();
   if (short_circuit_) {
@@ -149,6 +162,42 @@ absl::Status BenchWorld::StartModeExtras() {
     if (!pair.ok()) return pair.status();
     stunnel_ = *std::move(pair);
   }
+  if (Selected(options_.modes, "splice-relay")) {
+    if (absl::Status s = StartSpliceRelays(); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status BenchWorld::StartSpliceRelays() {
+  absl::StatusOr<PodPlacement> client = lab_->Placement(kPlainClient, false);
+  absl::StatusOr<PodPlacement> server = lab_->Placement(kPlainServer, false);
+  absl::StatusOr<std::string> server_ip = PodIp(kPlainServer);
+  if (!client.ok()) return client.status();
+  if (!server.ok()) return server.status();
+  if (!server_ip.ok()) return server_ip.status();
+  struct Hop {
+    const std::string* netns;
+    std::string listen;
+    std::string upstream;
+  };
+  // Server side first, so a client-side relay never connects into nothing.
+  const std::vector<Hop> hops = {
+      {&server->netns_path, absl::StrCat(*server_ip, ":", kRelayEchoServerPort),
+       absl::StrCat("127.0.0.1:", kEchoPort)},
+      {&server->netns_path, absl::StrCat(*server_ip, ":", kRelaySinkServerPort),
+       absl::StrCat("127.0.0.1:", kSinkPort)},
+      {&client->netns_path, absl::StrCat("127.0.0.1:", kRelayEchoClientPort),
+       absl::StrCat(*server_ip, ":", kRelayEchoServerPort)},
+      {&client->netns_path, absl::StrCat("127.0.0.1:", kRelaySinkClientPort),
+       absl::StrCat(*server_ip, ":", kRelaySinkServerPort)},
+  };
+  for (const Hop& hop : hops) {
+    absl::StatusOr<std::unique_ptr<LoadgenServer>> relay = LoadgenServer::Start(
+        options_.loadgen, {"--listen", hop.listen, "--mode", "relay", "--relay-to", hop.upstream,
+                           "--netns", *hop.netns, "--max-seconds", "3600"});
+    if (!relay.ok()) return relay.status();
+    splice_relays_.push_back(*std::move(relay));
+  }
   return absl::OkStatus();
 }
 
@@ -156,6 +205,13 @@ std::vector<std::pair<std::string, std::string>> BenchWorld::ModeDetails() const
   std::vector<std::pair<std::string, std::string>> details;
   if (iptables_) details.emplace_back("iptables", iptables_->Describe());
   if (stunnel_) details.emplace_back("stunnel", stunnel_->Describe());
+  if (!splice_relays_.empty()) {
+    details.emplace_back("splice-relay",
+                         "weft-loadgen server --mode relay on each side (bench/loadgen/"
+                         "splice_relay.h): a thread per direction per connection, splice(2) "
+                         "through a pipe, no user-space copy, no TLS, no framing; TCP_NODELAY "
+                         "on both legs");
+  }
   return details;
 }
 
@@ -169,6 +225,9 @@ std::vector<AccountedProcess> BenchWorld::Proxies() const {
   if (stunnel_) {
     proxies.push_back({"stunnel client", stunnel_->client_pid()});
     proxies.push_back({"stunnel server", stunnel_->server_pid()});
+  }
+  for (size_t i = 0; i < splice_relays_.size(); ++i) {
+    proxies.push_back({SpliceRelayName(i), splice_relays_[i]->pid()});
   }
   return proxies;
 }
@@ -227,6 +286,18 @@ absl::StatusOr<ModePath> BenchWorld::Enter(const ModeSpec& mode) {
     path.processes.push_back({"stunnel server", stunnel_->server_pid()});
     path.peers.push_back({"client stunnel", stunnel_->client_pid(), "", ""});
     path.peers.push_back({"server stunnel", stunnel_->server_pid(), "", ""});
+  } else if (name == "splice-relay") {
+    if (splice_relays_.size() != 4) {
+      return absl::FailedPreconditionError("splice relays not started");
+    }
+    path.echo_target = absl::StrCat("127.0.0.1:", kRelayEchoClientPort);
+    path.sink_target = absl::StrCat("127.0.0.1:", kRelaySinkClientPort);
+    for (size_t i = 0; i < splice_relays_.size(); ++i) {
+      path.processes.push_back({SpliceRelayName(i), splice_relays_[i]->pid()});
+    }
+    // The per-hop tracer follows the echo relays: client side (index 2), then server side.
+    path.peers.push_back({"client relay", splice_relays_[2]->pid(), "", ""});
+    path.peers.push_back({"server relay", splice_relays_[0]->pid(), "", ""});
   }
   path.peers.push_back({"server app", mesh_path ? mesh_echo_pid_ : plain_echo_pid_, "", ""});
   return path;

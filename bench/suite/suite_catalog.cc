@@ -75,6 +75,10 @@ const std::vector<ModeSpec>& AllModes() {
       {"stunnel",
        "a stunnel4 pair, mutual TLS 1.3: client side in plain/client (127.0.0.1), server "
        "side in plain/server connecting to the app; the app dials stunnel explicitly"},
+      {"splice-relay",
+       "the floor under any two-proxy path: a splice(2) relay in plain/client (127.0.0.1) "
+       "and one in plain/server connecting to the app; no TLS, no framing, no user-space "
+       "copy; the app dials the relay explicitly"},
   };
   return modes;
 }

@@ -55,7 +55,8 @@ TEST(WeftctlBenchSmokeTest, QuickRunMeasuresEveryModeAndWritesEveryFile) {
     EXPECT_EQ(ReadFile(out + "/" + png).substr(0, 4), "\x89PNG") << png << "\n" << printed;
   }
   const std::string md = ReadFile(out + "/results.md");
-  for (const char* mode : {"direct", "mesh", "mesh-nosockmap", "iptables", "stunnel"}) {
+  for (const char* mode :
+       {"direct", "mesh", "mesh-nosockmap", "iptables", "stunnel", "splice-relay"}) {
     EXPECT_NE(md.find(std::string("`") + mode + "`"), std::string::npos) << mode;
   }
   EXPECT_NE(md.find("## Per hop"), std::string::npos);
@@ -89,14 +90,16 @@ TEST(WeftctlBenchSmokeTest, QuickRunMeasuresEveryModeAndWritesEveryFile) {
   }
   for (const char* scenario : {"rr_1B_c1", "rr_1KiB_c1", "rr_1B_c16", "rr_1KiB_c16",
                                "connrate_1KiB", "bulk_c1", "bulk_c8"}) {
-    for (const char* mode : {"direct", "mesh", "mesh-nosockmap", "iptables", "stunnel"}) {
+    for (const char* mode :
+         {"direct", "mesh", "mesh-nosockmap", "iptables", "stunnel", "splice-relay"}) {
       EXPECT_TRUE(measured.count({scenario, mode})) << scenario << " / " << mode << "\n" << printed;
     }
   }
   EXPECT_EQ(hop_modes, (std::set<std::string>{"direct", "mesh", "mesh-nosockmap", "iptables",
-                                              "stunnel"}))
+                                              "stunnel", "splice-relay"}))
       << printed;
-  EXPECT_EQ(cpu_modes, (std::set<std::string>{"mesh", "mesh-nosockmap", "iptables", "stunnel"}));
+  EXPECT_EQ(cpu_modes, (std::set<std::string>{"mesh", "mesh-nosockmap", "iptables", "stunnel",
+                                              "splice-relay"}));
 }
 
 }  // namespace

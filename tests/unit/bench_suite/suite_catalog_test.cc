@@ -14,7 +14,7 @@ TEST(SuiteCatalogTest, SelectionKeepsCatalogOrder) {
   ASSERT_EQ(modes->size(), 2u);
   EXPECT_EQ((*modes)[0].name, "direct");
   EXPECT_EQ((*modes)[1].name, "stunnel");
-  EXPECT_EQ(SelectModes({})->size(), 5u);
+  EXPECT_EQ(SelectModes({})->size(), 6u);
 }
 
 TEST(SuiteCatalogTest, UnknownNamesAreRefusedWithTheValidOnes) {
