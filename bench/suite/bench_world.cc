@@ -140,16 +140,12 @@ absl::Status BenchWorld::StartModeExtras() {
     iptables_ = *std::move(capture);
   }
   if (Selected(options_.modes, "stunnel")) {
-    absl::StatusOr<PodPlacement> client = lab_->Placement(kPlainClient, false);
-    absl::StatusOr<PodPlacement> server = lab_->Placement(kPlainServer, false);
-    absl::StatusOr<std::string> server_ip = PodIp(kPlainServer);
-    if (!client.ok()) return client.status();
-    if (!server.ok()) return server.status();
-    if (!server_ip.ok()) return server_ip.status();
+    absl::StatusOr<PlainPods> plain = PlainPodsForRelays();
+    if (!plain.ok()) return plain.status();
     StunnelPairOptions st;
-    st.client_netns_path = client->netns_path;
-    st.server_netns_path = server->netns_path;
-    st.server_ip = *server_ip;
+    st.client_netns_path = plain->client_netns;
+    st.server_netns_path = plain->server_netns;
+    st.server_ip = plain->server_ip;
     st.services = {
         {"echo", kStunnelEchoClientPort, kStunnelEchoServerPort,
          absl::StrCat("127.0.0.1:", kEchoPort)},
@@ -168,13 +164,20 @@ absl::Status BenchWorld::StartModeExtras() {
   return absl::OkStatus();
 }
 
-absl::Status BenchWorld::StartSpliceRelays() {
+absl::StatusOr<BenchWorld::PlainPods> BenchWorld::PlainPodsForRelays() const {
   absl::StatusOr<PodPlacement> client = lab_->Placement(kPlainClient, false);
   absl::StatusOr<PodPlacement> server = lab_->Placement(kPlainServer, false);
   absl::StatusOr<std::string> server_ip = PodIp(kPlainServer);
   if (!client.ok()) return client.status();
   if (!server.ok()) return server.status();
   if (!server_ip.ok()) return server_ip.status();
+  return PlainPods{client->netns_path, server->netns_path, *server_ip};
+}
+
+absl::Status BenchWorld::StartSpliceRelays() {
+  absl::StatusOr<PlainPods> plain = PlainPodsForRelays();
+  if (!plain.ok()) return plain.status();
+  const std::string& server_ip = plain->server_ip;
   struct Hop {
     const std::string* netns;
     std::string listen;
@@ -182,14 +185,14 @@ absl::Status BenchWorld::StartSpliceRelays() {
   };
   // Server side first, so a client-side relay never connects into nothing.
   const std::vector<Hop> hops = {
-      {&server->netns_path, absl::StrCat(*server_ip, ":", kRelayEchoServerPort),
+      {&plain->server_netns, absl::StrCat(server_ip, ":", kRelayEchoServerPort),
        absl::StrCat("127.0.0.1:", kEchoPort)},
-      {&server->netns_path, absl::StrCat(*server_ip, ":", kRelaySinkServerPort),
+      {&plain->server_netns, absl::StrCat(server_ip, ":", kRelaySinkServerPort),
        absl::StrCat("127.0.0.1:", kSinkPort)},
-      {&client->netns_path, absl::StrCat("127.0.0.1:", kRelayEchoClientPort),
-       absl::StrCat(*server_ip, ":", kRelayEchoServerPort)},
-      {&client->netns_path, absl::StrCat("127.0.0.1:", kRelaySinkClientPort),
-       absl::StrCat(*server_ip, ":", kRelaySinkServerPort)},
+      {&plain->client_netns, absl::StrCat("127.0.0.1:", kRelayEchoClientPort),
+       absl::StrCat(server_ip, ":", kRelayEchoServerPort)},
+      {&plain->client_netns, absl::StrCat("127.0.0.1:", kRelaySinkClientPort),
+       absl::StrCat(server_ip, ":", kRelaySinkServerPort)},
   };
   for (const Hop& hop : hops) {
     absl::StatusOr<std::unique_ptr<LoadgenServer>> relay = LoadgenServer::Start(

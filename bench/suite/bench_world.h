@@ -84,6 +84,14 @@ class BenchWorld {
   absl::Status StartServers();
   absl::Status StartModeExtras();
   absl::Status StartSpliceRelays();
+  // Where the comparison relays (stunnel, splice-relay) run: outside every pod cgroup, in
+  // plain/client and plain/server.
+  struct PlainPods {
+    std::string client_netns;
+    std::string server_netns;
+    std::string server_ip;
+  };
+  absl::StatusOr<PlainPods> PlainPodsForRelays() const;
   absl::StatusOr<std::string> PodIp(const std::string& pod) const;
 
   BenchWorldOptions options_;
