@@ -80,6 +80,8 @@ int RunRelay(const event::SocketAddress& listen, const std::string& relay_to,
                 kExitUsage);
   }
   if (absl::Status s = ApplyPlacement(placement); !s.ok()) return Fail(s, kExitFailed);
+  // splice(2) into a socket has no MSG_NOSIGNAL: a reset peer must be an EPIPE, not death.
+  signal(SIGPIPE, SIG_IGN);
   absl::StatusOr<std::unique_ptr<SpliceRelay>> relay = SpliceRelay::Create(
       {.listen = listen, .upstream = *upstream, .max_duration_ns = max_seconds * 1'000'000'000});
   if (!relay.ok()) return Fail(relay.status(), kExitFailed);
@@ -92,7 +94,8 @@ int RunRelay(const event::SocketAddress& listen, const std::string& relay_to,
   g_relay = nullptr;
   const SpliceRelayCounters& c = (*relay)->counters();
   std::cerr << "weft-loadgen relay: accepted " << c.connections_accepted.load()
-            << " upstream_failures " << c.upstream_failures.load() << " relayed "
+            << " upstream_failures " << c.upstream_failures.load() << " relay_failures "
+            << c.relay_failures.load() << " relayed "
             << c.bytes_relayed.load() << "\n";
   return run.ok() ? 0 : Fail(run, kExitFailed);
 }

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <system_error>
 #include <thread>
 
 #include "bench/loadgen/monotonic_clock.h"
@@ -19,6 +20,8 @@ namespace {
 
 // Bytes asked of one splice(2); the pipe is grown to match where the limit allows.
 constexpr size_t kSpliceChunk = 1 << 20;
+// Bound on one upstream handshake (the lab's fabric answers in microseconds).
+constexpr int kConnectTimeoutMs = 2000;
 
 // Both sockets of one relayed connection. Closed when the last direction lets go.
 struct SocketPair {
@@ -34,6 +37,7 @@ void Pump(std::shared_ptr<SocketPair> pair, bool downstream_to_upstream,
   const int to = downstream_to_upstream ? pair->upstream.get() : pair->downstream.get();
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) {
+    counters->relay_failures.fetch_add(1, std::memory_order_relaxed);
     shutdown(from, SHUT_RDWR);
     shutdown(to, SHUT_RDWR);
     return;
@@ -118,24 +122,66 @@ void SpliceRelay::AcceptAll() {
   while (true) {
     // Blocking sockets: each direction's thread simply sleeps in splice().
     const int fd = accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC);
-    if (fd < 0) return;  // EAGAIN, or a transient error retried on the next event
+    if (fd < 0) {
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
+      // EMFILE and friends: the listener stays readable, so do not spin on it.
+      counters_->relay_failures.fetch_add(1, std::memory_order_relaxed);
+      poll(nullptr, 0, 10);
+      return;
+    }
     auto pair = std::make_shared<SocketPair>();
     pair->downstream.Reset(fd);
     counters_->connections_accepted.fetch_add(1, std::memory_order_relaxed);
     SetNoDelay(fd);
-    pair->upstream.Reset(socket(options_.upstream.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
-    // A blocking connect stalls the accept loop for one handshake: fine for a floor
-    // measurement on a fabric that answers in microseconds, and it keeps this simple.
-    if (!pair->upstream.valid() ||
-        connect(pair->upstream.get(), options_.upstream.sockaddr_ptr(),
-                options_.upstream.length()) != 0) {
+    absl::StatusOr<event::ScopedFd> upstream = ConnectUpstream();
+    if (!upstream.ok()) {
       counters_->upstream_failures.fetch_add(1, std::memory_order_relaxed);
       continue;  // `pair` goes, closing the accepted socket
     }
+    pair->upstream = std::move(*upstream);
     SetNoDelay(pair->upstream.get());
-    std::thread(Pump, pair, true, counters_).detach();
-    std::thread(Pump, pair, false, counters_).detach();
+    try {
+      std::thread(Pump, pair, true, counters_).detach();
+    } catch (const std::system_error&) {
+      counters_->relay_failures.fetch_add(1, std::memory_order_relaxed);
+      continue;  // no thread holds `pair`: both sockets close
+    }
+    try {
+      std::thread(Pump, pair, false, counters_).detach();
+    } catch (const std::system_error&) {
+      // The first direction is running: shutting both sockets down ends it.
+      counters_->relay_failures.fetch_add(1, std::memory_order_relaxed);
+      shutdown(pair->downstream.get(), SHUT_RDWR);
+      shutdown(pair->upstream.get(), SHUT_RDWR);
+    }
   }
+}
+
+absl::StatusOr<event::ScopedFd> SpliceRelay::ConnectUpstream() {
+  event::ScopedFd fd(
+      socket(options_.upstream.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd.valid()) return ErrnoStatus(errno, "socket", "splice relay upstream");
+  if (connect(fd.get(), options_.upstream.sockaddr_ptr(), options_.upstream.length()) != 0) {
+    if (errno != EINPROGRESS) return ErrnoStatus(errno, "connect", options_.upstream.ToString());
+    // Bounded, and a Stop() meanwhile wins: an upstream that drops SYNs must not hold the
+    // accept loop (or SIGTERM) for the kernel's two minutes of retries.
+    pollfd fds[2] = {{fd.get(), POLLOUT, 0}, {wakeup_.get(), POLLIN, 0}};
+    int ready;
+    do {
+      ready = poll(fds, 2, kConnectTimeoutMs);
+    } while (ready < 0 && errno == EINTR);
+    if (ready <= 0 || fds[1].revents != 0 || fds[0].revents == 0) {
+      return absl::DeadlineExceededError("splice relay: upstream connect did not complete");
+    }
+    const int error = PendingConnectError(fd.get());
+    if (error != 0) return ErrnoStatus(error, "connect", options_.upstream.ToString());
+  }
+  // Back to blocking for the pump threads.
+  const int flags = fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK) != 0) {
+    return ErrnoStatus(errno, "fcntl(~O_NONBLOCK)", "splice relay upstream");
+  }
+  return fd;
 }
 
 }  // namespace weft::loadgen

@@ -5,6 +5,7 @@
 // row (client netns -> server netns -> app) are the path of a two-proxy mesh with every
 // proxy cost but the kernel's taken out; `weftctl bench` runs it as the `splice-relay`
 // mode. An EOF in one direction is passed on as a half-close; an error ends both.
+// Callers ignore SIGPIPE: a splice into a socket the peer reset raises it.
 #pragma once
 
 #include <atomic>
@@ -27,6 +28,7 @@ struct SpliceRelayOptions {
 struct SpliceRelayCounters {
   std::atomic<uint64_t> connections_accepted{0};
   std::atomic<uint64_t> upstream_failures{0};  // the accepted side is closed at once
+  std::atomic<uint64_t> relay_failures{0};     // accept, pipe or thread creation failed
   std::atomic<uint64_t> bytes_relayed{0};      // both directions
 };
 
@@ -47,6 +49,8 @@ class SpliceRelay {
   SpliceRelay(const SpliceRelayOptions& options, event::ScopedFd listener,
               event::ScopedFd wakeup, event::SocketAddress bound);
   void AcceptAll();
+  // Non-blocking connect bounded by kConnectTimeoutMs and by Stop(); blocking on success.
+  absl::StatusOr<event::ScopedFd> ConnectUpstream();
 
   SpliceRelayOptions options_;
   event::ScopedFd listener_;

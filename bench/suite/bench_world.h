@@ -100,7 +100,8 @@ class BenchWorld {
   pid_t mesh_echo_pid_ = 0;   // weft-loadgen echo server in mesh/server
   pid_t plain_echo_pid_ = 0;  // and in plain/server
   std::unique_ptr<modes::StunnelPair> stunnel_;
-  // splice-relay: weft-loadgen relays, client side then server side, echo then sink.
+  // splice-relay: weft-loadgen relays, server side then client side, echo then sink
+  // (the order StartSpliceRelays starts them in).
   std::vector<std::unique_ptr<LoadgenServer>> splice_relays_;
   std::unique_ptr<modes::IptablesCapture> iptables_;
   std::optional<ShortCircuitSwitch> short_circuit_;

@@ -15,6 +15,7 @@
 #include "bench/loadgen/load_server.h"
 #include "bench/loadgen/monotonic_clock.h"
 #include "bench/loadgen/wire_framing.h"
+#include "tests/unit/loadgen/closed_port.h"
 #include "common/event/scoped_fd.h"
 
 namespace weft::loadgen {
@@ -57,20 +58,6 @@ ClientOptions OneSecondOf(Scenario scenario, const event::SocketAddress& target)
   options.warmup_ns = 0;
   return options;
 }
-
-// A port on 127.0.0.1 that is bound but not listening, so every connect is refused and no
-// other test can take the port meanwhile.
-struct ClosedPort {
-  ClosedPort() : fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)) {
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    EXPECT_EQ(bind(fd.get(), reinterpret_cast<sockaddr*>(&a), sizeof(a)), 0);
-    address = *event::SocketAddress::LocalOf(fd.get());
-  }
-  event::ScopedFd fd;
-  event::SocketAddress address;
-};
 
 TEST(LoopbackScenariosTest, ClosedLoopRequestResponseRunsWithoutErrors) {
   RunningServer server(ServerMode::kEcho);

@@ -5,14 +5,17 @@
 
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <string>
 #include <thread>
 
 #include "common/event/listen_socket.h"
+#include "tests/unit/loadgen/closed_port.h"
 
 namespace weft::loadgen {
 namespace {
@@ -26,7 +29,10 @@ class RunningRelay {
         SpliceRelay::Create({.listen = *event::SocketAddress::Parse("127.0.0.1:0"),
                              .upstream = upstream,
                              .max_duration_ns = 30 * kSecond});
-    EXPECT_TRUE(relay.ok()) << relay.status();
+    if (!relay.ok()) {
+      ADD_FAILURE() << relay.status();
+      std::abort();  // nothing below can run without it
+    }
     relay_ = std::move(*relay);
     thread_ = std::thread([this] { run_status_ = relay_->Run(); });
   }
@@ -43,8 +49,11 @@ class RunningRelay {
   std::thread thread_;
 };
 
+// Reads time out after 10 s, so a relay that never answers fails the test, not CTest.
 event::ScopedFd ConnectTo(const event::SocketAddress& address) {
   event::ScopedFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  const timeval timeout{10, 0};
+  EXPECT_EQ(setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout)), 0);
   EXPECT_EQ(connect(fd.get(), address.sockaddr_ptr(), address.length()), 0) << strerror(errno);
   return fd;
 }
@@ -82,12 +91,15 @@ TEST(SpliceRelayTest, RelaysBothWaysAndPassesTheHalfCloseOn) {
   std::string seen;
   std::thread app([&] {
     event::ScopedFd conn(accept4(upstream->get(), nullptr, nullptr, SOCK_CLOEXEC));
+    const timeval timeout{10, 0};
+    setsockopt(conn.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
     seen = ReadToEof(conn.get());
     WriteAll(conn.get(), "got " + std::to_string(seen.size()));
   });
   event::ScopedFd client = ConnectTo(relay.relay().address());
-  ASSERT_TRUE(WriteAll(client.get(), request));
-  ASSERT_EQ(shutdown(client.get(), SHUT_WR), 0);
+  // EXPECT, not ASSERT: `app` must be joined whatever happens.
+  EXPECT_TRUE(WriteAll(client.get(), request));
+  EXPECT_EQ(shutdown(client.get(), SHUT_WR), 0);
   const std::string answer = ReadToEof(client.get());
   app.join();
 
@@ -100,15 +112,8 @@ TEST(SpliceRelayTest, RelaysBothWaysAndPassesTheHalfCloseOn) {
 }
 
 TEST(SpliceRelayTest, RefusedUpstreamClosesTheAcceptedConnectionAndIsCounted) {
-  event::SocketAddress refused;
-  {
-    // A port that was free a moment ago: nothing listens there any more.
-    absl::StatusOr<event::ScopedFd> gone =
-        event::OpenListenSocket(*event::SocketAddress::Parse("127.0.0.1:0"));
-    ASSERT_TRUE(gone.ok()) << gone.status();
-    refused = *event::SocketAddress::LocalOf(gone->get());
-  }
-  RunningRelay relay(refused);
+  ClosedPort refused;
+  RunningRelay relay(refused.address);
   event::ScopedFd client = ConnectTo(relay.relay().address());
   EXPECT_EQ(ReadToEof(client.get()), "");
   EXPECT_EQ(relay.relay().counters().upstream_failures.load(), 1u);
