@@ -1,6 +1,7 @@
 // L4 AuthorizationPolicy in the kernel through the real agent: a DENY applied with
 // `lab apply` makes the enrolled client's connect() fail with EPERM within 1 s, only for
-// the denied port, is counted per workload and policy, and lifts when the policy does.
+// the denied port, is counted per workload and policy, and lifts when the policy does. The
+// connect-latency and sRTT histograms of the captured connects are on /metrics.
 #include <cerrno>
 #include <string>
 
@@ -41,6 +42,14 @@ TEST_F(AgentLabTest, DenyPolicyFailsConnectWithEpermAndIsCounted) {
   const std::string captured_9090 = std::string("ztunnel ") + kServerIp + ":9090";
   ASSERT_TRUE(PollProbe(*client, kServerIp, 8080, captured_8080, 5000).reached)
       << "demo/client never enrolled";
+  // The captured connects above were timed by sockops: both per-workload histograms are on
+  // /metrics with samples.
+  const std::string before = AgentGet("node-a", "/metrics");
+  for (const char* histogram :
+       {"weft_workload_connect_latency_seconds_count", "weft_workload_srtt_seconds_count"}) {
+    EXPECT_GE(MetricValue(before, histogram, {"workload=\"demo/client\""}), 1)
+        << histogram << "\n" << before;
+  }
 
   ASSERT_NO_FATAL_FAILURE(ApplyConfig(DenyPolicy(/*with_rules=*/true)));
   const std::string eperm = "err " + std::to_string(EPERM);

@@ -1,6 +1,7 @@
 // `weftctl bpf maps` and `weftctl bpf stats` against a real lab: every node agent's
 // capture maps are listed and decoded, both commands print JSON that parses, and a
-// selection with nothing pinned fails with a reason.
+// selection with nothing pinned fails with a reason. `weftctl workloads` lists every
+// enrolled pod, and a captured connect shows up in `bpf stats` (count and histogram).
 #include <set>
 #include <string>
 
@@ -51,6 +52,46 @@ TEST(WeftctlBpf, MapsAndStatsOfALab) {
   const auto state = ReadLabState(lab.name());
   ASSERT_GT(state.nodes_size(), 0);
 
+  // `weftctl workloads`: every pod of the topology enrolled, with its netns cookie,
+  // identity and mode. Enrollment follows `lab up` by up to a few seconds.
+  google::protobuf::ListValue nodes;
+  std::set<std::string> enrolled;
+  std::string last;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        ProcessResult listed = Weftctl({"workloads", "--lab", lab.name(), "--output", "json"});
+        last = listed.out + listed.err;
+        enrolled.clear();
+        if (listed.exit_code != 0 || !ParseJsonArray(listed.out, &nodes)) return false;
+        for (const Value& node : nodes.values()) {
+          const Value* listed_workloads = Field(node, "workloads");  // absent when none
+          if (listed_workloads == nullptr) continue;
+          for (const Value& w : listed_workloads->list_value().values()) {
+            EXPECT_GT(std::stoull(Field(w, "netns_cookie")->string_value()), 0u) << last;
+            const std::string& identity = Field(w, "identity")->string_value();
+            EXPECT_EQ(identity.rfind("spiffe://cluster.local/ns/demo/sa/", 0), 0u) << last;
+            EXPECT_EQ(Field(w, "mode")->string_value(), "PERMISSIVE") << last;
+            enrolled.insert(Field(w, "namespace")->string_value() + "/" +
+                            Field(w, "name")->string_value());
+          }
+        }
+        return enrolled.size() == 4;
+      },
+      10000))
+      << last;
+  EXPECT_EQ(enrolled, (std::set<std::string>{"demo/client", "demo/client-2", "demo/server",
+                                             "demo/server-2"}));
+  ProcessResult workloads_table = Weftctl({"workloads", "--lab", lab.name()});
+  EXPECT_EQ(workloads_table.exit_code, 0) << workloads_table.err;
+  EXPECT_NE(workloads_table.out.find("spiffe://cluster.local/ns/demo/sa/client"),
+            std::string::npos)
+      << workloads_table.out;
+
+  // One captured connect from demo/client (ztunnel's 15001 accepts it), for the stats below.
+  ProcessResult connect = Weftctl({"lab", "exec", "--name", lab.name(), "demo/client", "--",
+                                   "bash", "-c", "exec 3<>/dev/tcp/10.244.1.2/8080"});
+  EXPECT_EQ(connect.exit_code, 0) << connect.out << connect.err;
+
   ProcessResult maps = Weftctl({"bpf", "maps", "--lab", lab.name(), "--output", "json"});
   ASSERT_EQ(maps.exit_code, 0) << maps.err;
   google::protobuf::ListValue instances;
@@ -96,13 +137,23 @@ TEST(WeftctlBpf, MapsAndStatsOfALab) {
   ProcessResult stats_json = Weftctl({"bpf", "stats", "--lab", lab.name(), "--output", "json"});
   ASSERT_EQ(stats_json.exit_code, 0) << stats_json.err;
   google::protobuf::ListValue stats_instances;
+  int client_rows = 0;
   ASSERT_TRUE(ParseJsonArray(stats_json.out, &stats_instances)) << stats_json.out;
   ASSERT_EQ(stats_instances.values_size(), state.nodes_size());
   for (const Value& instance : stats_instances.values()) {
     // The lab's agents are up, so names come from them.
     EXPECT_TRUE(Field(instance, "names_from")->has_string_value()) << stats_json.out;
     EXPECT_TRUE(Field(instance, "workloads")->has_list_value()) << stats_json.out;
+    for (const Value& w : Field(instance, "workloads")->list_value().values()) {
+      if (Field(w, "name")->string_value() != "demo/client") continue;
+      EXPECT_GE(Field(w, "captured")->number_value(), 1) << stats_json.out;
+      const Value* latency = Field(w, "connect_latency_ns");
+      ASSERT_NE(latency, nullptr) << stats_json.out;
+      EXPECT_GE(Field(*latency, "count")->number_value(), 1) << stats_json.out;
+      ++client_rows;
+    }
   }
+  EXPECT_EQ(client_rows, 1) << "demo/client in exactly one instance's stats\n" << stats_json.out;
 }
 
 TEST(WeftctlBpf, NothingPinnedIsAnErrorWithAReason) {
