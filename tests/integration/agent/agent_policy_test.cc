@@ -1,7 +1,8 @@
 // L4 AuthorizationPolicy in the kernel through the real agent: a DENY applied with
 // `lab apply` makes the enrolled client's connect() fail with EPERM within 1 s, only for
 // the denied port, is counted per workload and policy, and lifts when the policy does. The
-// connect-latency and sRTT histograms of the captured connects are on /metrics.
+// connect-latency and sRTT histograms of the captured connects are on /metrics. A policy
+// with an L7 field is left to ztunnel (not refused in the kernel) and named in a gauge.
 #include <cerrno>
 #include <string>
 
@@ -71,6 +72,42 @@ TEST_F(AgentLabTest, DenyPolicyFailsConnectWithEpermAndIsCounted) {
   PollOutcome lifted = PollProbe(*client, kServerIp, 8080, captured_8080, kLive);
   EXPECT_TRUE(lifted.reached) << "still refused 1 s after the policy lost its rules; last: "
                               << lifted.last;
+}
+
+// A policy the kernel cannot decide (an L7 field) is left to ztunnel: connects are still
+// captured, not refused, and the agent names the policy in a gauge.
+TEST_F(AgentLabTest, L7PolicyIsLeftToZtunnelAndNamedInTheMetrics) {
+  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agl7", /*with_ztunnel=*/false));
+  auto server = StartEchoServer(Placement("server", false), {8080});
+  ASSERT_NE(server, nullptr);
+  auto ztunnel = StartStandInZtunnel(Placement("client", true));
+  ASSERT_NE(ztunnel, nullptr);
+  auto client = StartPodClient(Placement("client", true));
+  ASSERT_NE(client, nullptr);
+  const std::string captured_8080 = std::string("ztunnel ") + kServerIp + ":8080";
+  ASSERT_TRUE(PollProbe(*client, kServerIp, 8080, captured_8080, 5000).reached)
+      << "demo/client never enrolled";
+
+  ASSERT_NO_FATAL_FAILURE(ApplyConfig(
+      "authorization_policies:\n"
+      "  - name: no-delete\n"
+      "    namespace: demo\n"
+      "    selector: {match_labels: {app: server}}\n"
+      "    action: DENY\n"
+      "    rules:\n"
+      "      - to:\n"
+      "          - methods: [\"DELETE\"]\n"));
+  std::string metrics;
+  const bool named = weft::lab::testing::WaitUntil(
+      [&] {
+        metrics = AgentGet("node-a", "/metrics");
+        return MetricValue(metrics, "weft_policy_kernel_deferred_entries",
+                           {"policy=\"demo/no-delete\""}) >= 1;
+      },
+      kLive);
+  EXPECT_TRUE(named) << "no deferred-entries gauge for demo/no-delete within 1 s\n" << metrics;
+  EXPECT_EQ(client->Call("probe 10.244.1.2 8080"), captured_8080)
+      << "the kernel must not refuse what only ztunnel can decide";
 }
 
 }  // namespace
