@@ -1,6 +1,7 @@
 // Enrollment through the real agent in the lab: a pod of an ambient namespace is captured
 // once something serves 0.0.0.0:15001 in it, within 1 s; label changes enroll and
-// unenroll within 1 s and leave established connections alone.
+// unenroll within 1 s and leave established connections alone, one opened before the pod
+// was enrolled among them.
 #include <string>
 
 #include "gtest/gtest.h"
@@ -25,6 +26,8 @@ TEST_F(AgentLabTest, EnrollmentFollowsListenerAndLabelsWithinOneSecond) {
 
   // Nobody serves 15001 in demo/client yet: not enrolled, the connect goes straight out.
   EXPECT_EQ(client->Call("probe 10.244.1.2 8080"), "server");
+  // A direct connection opened before enrollment must outlive it (connection 0).
+  ASSERT_EQ(client->Call("open 10.244.1.2 8080"), "0 server");
 
   auto ztunnel = StartStandInZtunnel(Placement("client", true));
   ASSERT_NE(ztunnel, nullptr);
@@ -34,14 +37,15 @@ TEST_F(AgentLabTest, EnrollmentFollowsListenerAndLabelsWithinOneSecond) {
   std::printf("enrolled %lld ms after the stand-in listened\n",
               static_cast<long long>(enroll.elapsed_ms));
   EXPECT_EQ(ztunnel->ReadLine(1000), "orig 10.244.1.2:8080");
+  EXPECT_EQ(client->Call("echo 0"), "ok") << "a connection opened before enrollment broke";
 
   // demo/client-2 has no stand-in: it stays out and reaches the server directly.
   EXPECT_EQ(client2->Call("probe 10.244.1.2 8080"), "server");
 
-  // A captured connection opened now must outlive the unenrollment.
+  // A captured connection opened now must outlive the unenrollment (connection 1).
   std::optional<std::string> held = client->Call("open 10.244.1.2 8080");
-  ASSERT_EQ(held, "0 " + captured);
-  ASSERT_EQ(client->Call("echo 0"), "ok");
+  ASSERT_EQ(held, "1 " + captured);
+  ASSERT_EQ(client->Call("echo 1"), "ok");
 
   ASSERT_NO_FATAL_FAILURE(Label({"namespace", "demo", "weft.dev/dataplane-mode-"}));
   PollOutcome unenroll = PollProbe(*client, kServerIp, kServerPort, "server", kLive);
@@ -49,7 +53,7 @@ TEST_F(AgentLabTest, EnrollmentFollowsListenerAndLabelsWithinOneSecond) {
                                 << unenroll.last;
   std::printf("unenrolled %lld ms after the label removal\n",
               static_cast<long long>(unenroll.elapsed_ms));
-  EXPECT_EQ(client->Call("echo 0"), "ok") << "established captured connection broken";
+  EXPECT_EQ(client->Call("echo 1"), "ok") << "established captured connection broken";
 
   ASSERT_NO_FATAL_FAILURE(Label({"namespace", "demo", "weft.dev/dataplane-mode=ambient"}));
   PollOutcome reenroll = PollProbe(*client, kServerIp, kServerPort, captured, kLive);
@@ -67,7 +71,8 @@ TEST_F(AgentLabTest, EnrollmentFollowsListenerAndLabelsWithinOneSecond) {
   EXPECT_TRUE(opt_out.reached) << "demo/client still captured 1 s after opting out; last: "
                                << opt_out.last;
   EXPECT_EQ(client2->Call("probe 10.244.1.2 8080"), captured) << "opt-out leaked to client-2";
-  EXPECT_EQ(client->Call("echo 0"), "ok") << "established captured connection broken";
+  EXPECT_EQ(client->Call("echo 1"), "ok") << "established captured connection broken";
+  EXPECT_EQ(client->Call("echo 0"), "ok") << "the pre-enrollment connection broke";
 
   ASSERT_NO_FATAL_FAILURE(Label({"pod", "demo/client", "weft.dev/dataplane-mode-"}));
   PollOutcome opt_in = PollProbe(*client, kServerIp, kServerPort, captured, kLive);
