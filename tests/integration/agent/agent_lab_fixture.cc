@@ -124,4 +124,22 @@ std::vector<std::string> AttachedPrograms(const std::string& cgroup) {
 }
 
 
+void AgentLabTest::StartCapturedClientLab(const std::string& tag,
+                                          const std::vector<uint16_t>& server_ports,
+                                          CapturedClientLab* out) {
+  ASSERT_FALSE(server_ports.empty());
+  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab(tag, /*with_ztunnel=*/false));
+  out->server = StartEchoServer(Placement("server", false), server_ports);
+  ASSERT_NE(out->server, nullptr);
+  out->ztunnel = StartStandInZtunnel(Placement("client", true));
+  ASSERT_NE(out->ztunnel, nullptr);
+  out->client = StartPodClient(Placement("client", true));
+  ASSERT_NE(out->client, nullptr);
+  const std::string port = std::to_string(server_ports[0]);
+  ASSERT_TRUE(PollProbe(*out->client, "10.244.1.2", server_ports[0],
+                        "ztunnel 10.244.1.2:" + port, 5000)
+                  .reached)
+      << "demo/client never enrolled";
+}
+
 }  // namespace weft::agent::testing

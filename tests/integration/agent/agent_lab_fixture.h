@@ -27,8 +27,23 @@ struct PollOutcome {
   std::string last;
 };
 
+// The processes of a lab with one captured client: an echo server in demo/server (node-b,
+// outside its cgroup), a stand-in ztunnel and a client in demo/client (node-a, in its
+// cgroup), the client already seen captured.
+struct CapturedClientLab {
+  std::unique_ptr<PodProcess> server;
+  std::unique_ptr<PodProcess> ztunnel;
+  std::unique_ptr<PodProcess> client;
+};
+
 class AgentLabTest : public weft::lab::testing::LabTest {
  protected:
+  // Brings the two-node lab up (no real ztunnel) and starts a CapturedClientLab with the
+  // server listening on `server_ports`; waits up to 5 s for demo/client's connect to
+  // 10.244.1.2:<first port> to be captured. Fails the test (fatally) when any step does:
+  // call it inside ASSERT_NO_FATAL_FAILURE.
+  void StartCapturedClientLab(const std::string& tag, const std::vector<uint16_t>& server_ports,
+                              CapturedClientLab* out);
   // `lab down`, then nothing of the lab may be left (netns, cgroups, state dir, pins).
   void TearDown() override;
 

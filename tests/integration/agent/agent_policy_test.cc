@@ -32,17 +32,11 @@ std::string DenyPolicy(bool with_rules) {
 }
 
 TEST_F(AgentLabTest, DenyPolicyFailsConnectWithEpermAndIsCounted) {
-  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agpo", /*with_ztunnel=*/false));
-  auto server = StartEchoServer(Placement("server", false), {8080, 9090});
-  ASSERT_NE(server, nullptr);
-  auto ztunnel = StartStandInZtunnel(Placement("client", true));
-  ASSERT_NE(ztunnel, nullptr);
-  auto client = StartPodClient(Placement("client", true));
-  ASSERT_NE(client, nullptr);
+  CapturedClientLab lab;
+  ASSERT_NO_FATAL_FAILURE(StartCapturedClientLab("agpo", {8080, 9090}, &lab));
+  PodProcess* client = lab.client.get();
   const std::string captured_8080 = std::string("ztunnel ") + kServerIp + ":8080";
   const std::string captured_9090 = std::string("ztunnel ") + kServerIp + ":9090";
-  ASSERT_TRUE(PollProbe(*client, kServerIp, 8080, captured_8080, 5000).reached)
-      << "demo/client never enrolled";
   // The captured connects above were timed by sockops: both per-workload histograms are on
   // /metrics with samples.
   const std::string before = AgentGet("node-a", "/metrics");
@@ -77,16 +71,10 @@ TEST_F(AgentLabTest, DenyPolicyFailsConnectWithEpermAndIsCounted) {
 // A policy the kernel cannot decide (an L7 field) is left to ztunnel: connects are still
 // captured, not refused, and the agent names the policy in a gauge.
 TEST_F(AgentLabTest, L7PolicyIsLeftToZtunnelAndNamedInTheMetrics) {
-  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agl7", /*with_ztunnel=*/false));
-  auto server = StartEchoServer(Placement("server", false), {8080});
-  ASSERT_NE(server, nullptr);
-  auto ztunnel = StartStandInZtunnel(Placement("client", true));
-  ASSERT_NE(ztunnel, nullptr);
-  auto client = StartPodClient(Placement("client", true));
-  ASSERT_NE(client, nullptr);
+  CapturedClientLab lab;
+  ASSERT_NO_FATAL_FAILURE(StartCapturedClientLab("agl7", {8080}, &lab));
+  PodProcess* client = lab.client.get();
   const std::string captured_8080 = std::string("ztunnel ") + kServerIp + ":8080";
-  ASSERT_TRUE(PollProbe(*client, kServerIp, 8080, captured_8080, 5000).reached)
-      << "demo/client never enrolled";
 
   ASSERT_NO_FATAL_FAILURE(ApplyConfig(
       "authorization_policies:\n"

@@ -34,15 +34,9 @@ int32_t AgentPid(const std::string& lab, const std::string& node) {
 }
 
 TEST_F(AgentLabTest, AgentKilledThreeTimesDropsNoConnection) {
-  ASSERT_NO_FATAL_FAILURE(StartTwoNodeLab("agrs", /*with_ztunnel=*/false));
-  auto server = StartEchoServer(Placement("server", false), {8080});
-  ASSERT_NE(server, nullptr);
-  auto ztunnel = StartStandInZtunnel(Placement("client", true));
-  ASSERT_NE(ztunnel, nullptr);
-  auto client = StartPodClient(Placement("client", true));
-  ASSERT_NE(client, nullptr);
-  ASSERT_TRUE(PollProbe(*client, "10.244.1.2", 8080, "ztunnel 10.244.1.2:8080", 5000).reached)
-      << "demo/client never enrolled";
+  CapturedClientLab lab;
+  ASSERT_NO_FATAL_FAILURE(StartCapturedClientLab("agrs", {8080}, &lab));
+  PodProcess* client = lab.client.get();
 
   const std::string cgroup_root = Node("node-a").cgroup_root();
   const std::vector<std::string> programs_before = AttachedPrograms(cgroup_root);
